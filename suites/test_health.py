@@ -1,0 +1,144 @@
+"""Health: every service says it is healthy, answers a real client, and the platform works end to end."""
+
+import time
+
+import psycopg
+import pytest
+import redis
+import requests
+
+from fixtures.controls import control
+
+# The dependencies the platform's gateway must report on (seed 004 §Health endpoint contract).
+GATEWAY_DEPENDENCIES = ("postgres", "rabbitmq", "redis")
+
+
+@control("HEALTH-001", severity="high", reference="seed 001 §Health Checks; CIS Docker 1.6.0 4.6")
+def test_every_service_defines_a_healthcheck(compose_model):
+    """Every service in the compose model defines an enabled healthcheck.
+
+    Rationale: seed 001 says "Ensure all services have health checks"; without one,
+    `docker compose up --wait` and orchestrators cannot tell a hung service from a healthy one.
+    """
+    missing = []
+    for name, service in sorted(compose_model.services.items()):
+        check = service.get("healthcheck") or {}
+        test = check.get("test") or []
+        if check.get("disable") or not test or test[0] == "NONE":
+            missing.append(name)
+    assert not missing, f"services without an enabled healthcheck: {', '.join(missing)}"
+
+
+@control("HEALTH-002", severity="high", reference="seed 003 §Container Health")
+def test_every_container_is_running_and_healthy(stack):
+    """Every declared replica of every service runs and reports healthy."""
+    problems = []
+    for name in sorted(stack.model.services):
+        states = stack.health_states(name)
+        expected = stack.model.replicas(name)
+        if len(states) < expected:
+            problems.append(f"{name}: {len(states)} of {expected} replica(s) exist")
+        problems += [f"{name}#{i}: {state}" for i, state in enumerate(states, 1) if state != "healthy"]
+    assert not problems, f"not healthy: {'; '.join(problems)}"
+
+
+@control("HEALTH-003", severity="critical", reference="seed 003 §Health Endpoints (PostgreSQL)")
+def test_postgres_answers_a_query(pg):
+    """PostgreSQL accepts its configured user over the network and answers SELECT 1."""
+    try:
+        with pg() as connection:
+            value = connection.execute("SELECT 1").fetchone()[0]
+    except psycopg.Error as exc:
+        pytest.fail(f"PostgreSQL refused a SELECT 1 from the configured user: {str(exc).strip()}", pytrace=False)
+    assert value == 1, f"SELECT 1 returned {value!r}"
+
+
+@control("HEALTH-004", severity="critical", reference="seed 003 §Health Endpoints (Redis)")
+def test_redis_answers_ping_with_auth(redis_client):
+    """Redis answers PING from a client that authenticates with the configured password."""
+    try:
+        reply = redis_client.ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis did not answer an authenticated PING: {exc.__class__.__name__}: {exc}", pytrace=False)
+    assert reply is True, f"Redis answered PING with {reply!r}"
+
+
+@control("HEALTH-005", severity="critical", reference="seed 003 §Health Endpoints (RabbitMQ)")
+def test_rabbitmq_reports_no_alarms(rabbitmq_api):
+    """RabbitMQ's management API, with auth, reports no resource alarm (memory or disk)."""
+    try:
+        response = rabbitmq_api.get("/health/checks/alarms")
+    except requests.RequestException as exc:
+        pytest.fail(f"RabbitMQ management API unreachable: {exc.__class__.__name__}", pytrace=False)
+    assert response.status_code == 200, (
+        f"/api/health/checks/alarms answered {response.status_code}: {response.text[:300]}"
+    )
+    assert response.json().get("status") == "ok", f"alarms check says {response.text[:300]}"
+
+
+@control("HEALTH-006", severity="high", reference="seed 001 §Load Balancing")
+def test_edge_answers_http(stack):
+    """nginx answers HTTP on its published loopback port without a server error."""
+    if not stack.edge_url:
+        pytest.fail("nginx publishes no port: the platform has no reachable edge", pytrace=False)
+    try:
+        response = requests.get(f"{stack.edge_url}/", timeout=5)
+    except requests.RequestException as exc:
+        pytest.fail(f"nothing answers HTTP at {stack.edge_url}: {exc.__class__.__name__}", pytrace=False)
+    assert response.status_code < 500, f"the edge answered {response.status_code} at /"
+
+
+@control("HEALTH-007", severity="critical", reference="seed 004 §Health endpoint; seed 001 §Health Checks")
+def test_gateway_health_lists_every_dependency(gateway, compose_model):
+    """The gateway's /health answers 200 and reports every dependency it uses as up."""
+    response = gateway.get("/health")
+    body = response.json() if response.headers.get("Content-Type", "").startswith("application/json") else {}
+    dependencies = body.get("dependencies", {})
+    expected = [d for d in GATEWAY_DEPENDENCIES if d in compose_model.services]
+    missing = [d for d in expected if d not in dependencies]
+    down = [f"{d}={dependencies[d].get('status')}" for d in expected if d in dependencies and dependencies[d].get("status") != "up"]
+    assert not missing, f"/health does not report {', '.join(missing)} (it lists {sorted(dependencies)})"
+    assert not down, f"/health reports dependencies not up: {', '.join(down)}"
+    assert response.status_code == 200, f"/health answered {response.status_code} with every dependency up"
+
+
+def _wait_for_health_status(gateway, wanted: int, timeout_s: float) -> list[int]:
+    seen = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            seen.append(gateway.get("/health", timeout=5).status_code)
+        except requests.RequestException:
+            seen.append(0)
+        if seen[-1] == wanted:
+            break
+        time.sleep(1)
+    return seen
+
+
+@pytest.mark.disruptive
+@control("HEALTH-008", severity="high", reference="seed 004 §Readiness probe; seed 001 §Health Checks")
+def test_gateway_health_follows_a_dependency_outage(stack, gateway):
+    """Stopping Redis turns the gateway's /health to 503, and starting it brings 200 back."""
+    stack.stop("redis")
+    try:
+        during = _wait_for_health_status(gateway, 503, timeout_s=30)
+    finally:
+        stack.start("redis")
+    redis_states = stack.wait_healthy("redis", timeout_s=60)
+    after = _wait_for_health_status(gateway, 200, timeout_s=60)
+    assert during[-1] == 503, f"/health kept answering {sorted(set(during))} for 30 s while Redis was stopped"
+    assert after[-1] == 200, f"/health answered {after[-3:]} 60 s after Redis restarted (redis: {redis_states})"
+
+
+@control("HEALTH-009", severity="critical", reference="seed 001 §Message Bus Considerations; seed 003 §Architecture")
+def test_order_flows_end_to_end(gateway, stack):
+    """An order posted through nginx is processed by an order-service replica and readable back."""
+    posted = gateway.place_order()
+    assert posted.status_code == 202, f"POST /orders answered {posted.status_code}: {posted.text[:200]}"
+    order_id = posted.json()["order_id"]
+    read = gateway.wait_for_order(order_id, timeout_s=30)
+    assert read.status_code == 200, f"order {order_id} not readable 30 s after it was accepted ({read.status_code})"
+    replicas = {c.id[:12] for c in stack.containers("order-service")}
+    processed_by = read.json().get("processed_by")
+    assert processed_by in replicas, f"order processed by {processed_by!r}, not one of the order-service replicas {sorted(replicas)}"
