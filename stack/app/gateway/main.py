@@ -1,0 +1,210 @@
+"""API gateway: accepts order commands and serves the order projection.
+
+POST /orders publishes a command to RabbitMQ (publisher confirms); GET /orders/{id} reads the
+projection from Postgres through a Redis cache; /health reports every dependency.
+"""
+import asyncio
+import json
+import logging
+import math
+import os
+import socket
+import time
+import uuid
+
+import jwt
+import psycopg
+import redis.asyncio as aioredis
+from aiohttp import web
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from publisher import Publisher
+
+REPLICA = socket.gethostname()
+CHECK_TIMEOUT = 2.0
+ORDER_CACHE_TTL = 30
+HEALTH_CACHE_SECONDS = float(os.environ.get("HEALTH_CACHE_SECONDS", "1"))
+ORDER_QUEUE = os.environ.get("ORDER_QUEUE", "orders.commands")
+JWT_SECRET = os.environ["JWT_SECRET"]
+
+log = logging.getLogger("api-gateway")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record):
+        entry = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "service": "api-gateway",
+            "replica": REPLICA,
+            "msg": record.getMessage(),
+        }
+        entry.update(getattr(record, "fields", {}))
+        return json.dumps(entry)
+
+
+def error(status, message, **headers):
+    return web.json_response({"error": message}, status=status, headers=headers)
+
+
+@web.middleware
+async def access_log(request, handler):
+    started, status = time.monotonic(), 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        log.info("request", extra={"fields": {
+            "method": request.method, "path": request.path, "status": status,
+            "duration_ms": round((time.monotonic() - started) * 1000, 1)}})
+
+
+@web.middleware
+async def require_jwt(request, handler):
+    if request.path.startswith("/health"):
+        return await handler(request)
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return error(401, "missing bearer token", **{"WWW-Authenticate": "Bearer"})
+    try:
+        request["claims"] = jwt.decode(
+            token, JWT_SECRET, algorithms=["HS256"], options={"require": ["exp"]})
+    except jwt.InvalidTokenError as exc:
+        return error(401, f"invalid token: {exc}",
+                     **{"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    return await handler(request)
+
+
+async def add_replica_header(request, response):
+    response.headers["X-Replica"] = REPLICA
+
+
+async def query_one(pool, sql, params=()):
+    """Run one query; after a Postgres restart the pooled connections are dead, so on a
+    connection error drop them and retry once on a fresh one."""
+    for attempt in (1, 2):
+        try:
+            async with pool.connection(timeout=CHECK_TIMEOUT) as conn:
+                cur = await conn.cursor(row_factory=dict_row).execute(sql, params)
+                return await cur.fetchone()
+        except psycopg.OperationalError:
+            if attempt == 2:
+                raise
+            await pool.check()
+
+
+async def check(name, probe):
+    try:
+        await asyncio.wait_for(probe(), CHECK_TIMEOUT)
+        return {"status": "up", "detail": "ok"}
+    except Exception as exc:
+        detail = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+        log.warning("dependency down", extra={"fields": {"dependency": name, "detail": detail}})
+        return {"status": "down", "detail": detail}
+
+
+async def health(request):
+    app = request.app
+    cached_at, report = app["health"]
+    if time.monotonic() - cached_at >= HEALTH_CACHE_SECONDS:
+        results = await asyncio.gather(
+            check("postgres", lambda: query_one(app["pg"], "SELECT 1")),
+            check("rabbitmq", app["publisher"].check),
+            check("redis", app["redis"].ping),
+        )
+        dependencies = dict(zip(("postgres", "rabbitmq", "redis"), results))
+        ok = all(d["status"] == "up" for d in dependencies.values())
+        report = {"status": "ok" if ok else "degraded", "replica": REPLICA,
+                  "dependencies": dependencies}
+        app["health"] = (time.monotonic(), report)
+    return web.json_response(report, status=200 if report["status"] == "ok" else 503)
+
+
+async def live(request):
+    return web.json_response({"status": "alive"})
+
+
+def validate_order(body):
+    """Return the problem with an order body, or None when it is valid."""
+    if not isinstance(body, dict):
+        return "body must be a JSON object"
+    if not isinstance(body.get("customer_id"), str) or not body["customer_id"].strip():
+        return "customer_id must be a non-empty string"
+    items = body.get("items")
+    if not isinstance(items, list) or not items:
+        return "items must be a non-empty list"
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            return f"items[{i}] must be an object"
+        if not isinstance(item.get("sku"), str) or not item["sku"].strip():
+            return f"items[{i}].sku must be a non-empty string"
+        quantity, price = item.get("quantity"), item.get("price")
+        # bool is an int in Python; a JSON true is not a quantity.
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+            return f"items[{i}].quantity must be an integer > 0"
+        if (isinstance(price, bool) or not isinstance(price, (int, float))
+                or not math.isfinite(price) or price < 0):
+            return f"items[{i}].price must be a number >= 0"
+    return None
+
+
+async def place_order(request):
+    try:
+        body = await request.json()
+    except ValueError:
+        return error(400, "body must be valid JSON")
+    problem = validate_order(body)
+    if problem:
+        return error(400, problem)
+    order_id = str(uuid.uuid4())
+    command = {
+        "order_id": order_id,
+        "customer_id": body["customer_id"],
+        "items": [{k: item[k] for k in ("sku", "quantity", "price")} for item in body["items"]],
+        "placed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    try:
+        await request.app["publisher"].publish(order_id, json.dumps(command).encode())
+    except Exception as exc:
+        log.error("publish failed", extra={"fields": {"order_id": order_id, "detail": repr(exc)}})
+        return error(503, "order bus unavailable, retry later")
+    log.info("order accepted", extra={"fields": {"order_id": order_id}})
+    return web.json_response({"order_id": order_id, "status": "accepted"}, status=202)
+
+
+async def get_order(request):
+    try:
+        order_id = str(uuid.UUID(request.match_info["order_id"]))
+    except ValueError:
+        return error(400, "order_id must be a UUID")
+    cache, key = request.app["redis"], f"order:{order_id}"
+    # The cache only speeds reads up: when Redis is down, serve from Postgres.
+    try:
+        cached = await cache.get(key)
+    except aioredis.RedisError:
+        cached = None
+    if cached:
+        return web.json_response(text=cached, headers={"X-Cache": "hit"})
+    try:
+        row = await query_one(request.app["pg"], """
+            SELECT order_id::text, customer_id, items, total::float8 AS total, status,
+                   processed_by, to_char(updated_at AT TIME ZONE 'UTC',
+                                         'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at
+            FROM orders WHERE order_id = %s""", (order_id,))
+    except psycopg.Error as exc:
+        log.error("order read failed", extra={"fields": {"order_id": order_id, "detail": repr(exc)}})
+        return error(503, "event store unavailable, retry later")
+    if row is None:
+        return error(404, "order not found", **{"X-Cache": "miss"})
+    text = json.dumps(row)
+    if row["status"] == "processed":
+        try:
+            await cache.set(key, text, ex=ORDER_CACHE_TTL)
+        except aioredis.RedisError:
+            pass
+    return web.json_response(text=text, headers={"X-Cache": "miss"})

@@ -1,0 +1,54 @@
+"""Every control fails on a stack broken in exactly its way (DESIGN.md §7)."""
+
+import re
+
+import pytest
+
+from tests.mutant_catalogue import MUTANT_RUNS
+from tests.suite_runner import MUTANTS_DIR, ROOT, objects_of_ours, run_suite
+
+CONTROL_DECORATOR = re.compile(r'@control\(\s*"([A-Z]+-\d{3})"')
+
+
+def _suite_control_ids() -> set[str]:
+    return {m for path in (ROOT / "suites").glob("test_*.py") for m in CONTROL_DECORATOR.findall(path.read_text())}
+
+
+def test_every_control_has_a_mutant():
+    proven = {control_id for run in MUTANT_RUNS for control_id in run.must_fail}
+    assert _suite_control_ids() - proven == set(), "controls with no mutant proving them"
+
+
+def test_every_mutant_file_is_used():
+    used = {f for run in MUTANT_RUNS for f in run.overrides}
+    on_disk = {str(p.relative_to(MUTANTS_DIR)) for p in MUTANTS_DIR.rglob("*.yml")}
+    assert on_disk - used == set()
+
+
+def _override_args(run) -> list[str]:
+    return [arg for f in run.overrides for arg in ("--stack-override", str(MUTANTS_DIR / f))]
+
+
+@pytest.mark.parametrize("run", [r for r in MUTANT_RUNS if not r.live], ids=lambda r: r.name)
+def test_static_mutant_fails_its_controls(run, reports_dir):
+    result = run_suite(reports_dir, "--target", "static", *_override_args(run), timeout_s=120)
+    assert result.returncode == 1, result.output[-2000:]
+    assert {c: result.status_of(c) for c in run.must_fail} == {c: "failed" for c in run.must_fail}
+
+
+@pytest.mark.bringup
+@pytest.mark.parametrize("run", [r for r in MUTANT_RUNS if r.live], ids=lambda r: r.name)
+def test_live_mutant_fails_its_controls(run, reports_dir):
+    result = run_suite(reports_dir, "-n", "2", *_override_args(run))
+    statuses = {c: result.status_of(c) for c in run.must_fail}
+    assert statuses == {c: "failed" for c in run.must_fail}, f"{statuses}\n{result.output[-3000:]}"
+    assert result.returncode == 1
+    assert objects_of_ours() == []
+
+
+@pytest.mark.bringup
+def test_a_stack_without_a_broker_healthcheck_fails_the_full_run(reports_dir):
+    result = run_suite(reports_dir, "-n", "2", "--stack-override", str(MUTANTS_DIR / "health/rabbitmq-healthcheck-disabled.yml"))
+    assert result.returncode != 0
+    assert result.status_of("HEALTH-001") == "failed"
+    assert objects_of_ours() == []

@@ -1,0 +1,34 @@
+"""Image tags are hashes of their inputs: stable for an unchanged tree, new when an input changes."""
+
+from fixtures import images
+
+
+def test_tags_are_stable_for_an_unchanged_tree():
+    assert images.base_tag() == images.base_tag()
+    assert images.stack_tag() == images.stack_tag()
+
+
+def test_the_base_tag_follows_the_package_list(monkeypatch):
+    before = images.base_tag()
+    packages = images.base_packages()
+    monkeypatch.setattr(images, "base_packages", lambda: packages + ["htop"])
+    assert images.base_tag() != before
+
+
+def test_a_changed_service_file_changes_the_stack_tag(tmp_path, monkeypatch):
+    service_dir = tmp_path / "images" / "redis"
+    service_dir.mkdir(parents=True)
+    dockerfile = service_dir / "Dockerfile"
+    dockerfile.write_text("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n")
+    monkeypatch.setattr(images, "STACK_DIR", tmp_path)
+    monkeypatch.setattr(images, "SERVICE_INPUT_DIRS", [tmp_path / "images"])
+    before = images.stack_tag()
+    dockerfile.write_text("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nUSER redis\n")
+    assert images.stack_tag() != before
+
+
+def test_every_service_has_a_dockerfile_built_from_the_base():
+    assert set(images.service_names()) >= {"postgres", "rabbitmq", "redis", "api-gateway", "order-service", "nginx"}
+    for service in images.service_names():
+        text = (images.IMAGES_DIR / service / "Dockerfile").read_text()
+        assert "FROM ${BASE_IMAGE}" in text and "apt-get" not in text, service

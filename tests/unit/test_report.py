@@ -1,0 +1,52 @@
+"""conformance.json aggregation, from recorded pytest reports."""
+
+import json
+
+from _pytest.reports import TestReport
+
+from fixtures.report import ControlReport
+
+PROPS = [("control_id", "HEALTH-002"), ("control_title", "Healthy."), ("severity", "high"), ("reference", "seed 003")]
+
+
+def _report(nodeid, when, outcome, longrepr=None, props=PROPS):
+    return TestReport(nodeid, ("suites/test_health.py", 1, "x"), {}, outcome, longrepr, when, user_properties=props)
+
+
+def test_a_parametrized_control_fails_if_any_case_fails(tmp_path):
+    report = ControlReport()
+    report.add(_report("suites/test_health.py::test_x[a]", "call", "passed"))
+    report.add(_report("suites/test_health.py::test_x[b]", "call", "failed", longrepr="AssertionError: redis unhealthy"))
+    report.add(_report("suites/test_health.py::test_x[c]", "call", "passed"))
+    (entry,) = report.finish()
+    assert entry["status"] == "failed"
+    assert entry["message"].startswith("test_x[b]: ")
+
+
+def test_a_setup_failure_is_an_error_and_a_skip_keeps_its_reason():
+    report = ControlReport()
+    report.add(_report("suites/test_health.py::test_x", "setup", "failed", longrepr="stack did not come up"))
+    skip_props = [("control_id", "HEALTH-003")] + PROPS[1:]
+    report.add(_report("suites/test_health.py::test_y", "setup", "skipped",
+                       longrepr=("f.py", 1, "Skipped: live control"), props=skip_props))
+    statuses = {e["id"]: (e["status"], e["message"]) for e in report.finish()}
+    assert statuses["HEALTH-002"][0] == "error"
+    assert statuses["HEALTH-003"] == ("skipped", "live control")
+
+
+def test_all_cases_passing_says_how_many():
+    report = ControlReport()
+    for case in "ab":
+        report.add(_report(f"suites/test_health.py::test_x[{case}]", "setup", "passed"))
+        report.add(_report(f"suites/test_health.py::test_x[{case}]", "call", "passed"))
+    (entry,) = report.finish()
+    assert (entry["status"], entry["message"]) == ("passed", "2 cases passed")
+
+
+def test_secrets_are_redacted_from_the_written_report(tmp_path):
+    report = ControlReport()
+    report.add(_report("suites/test_health.py::test_x", "call", "failed", longrepr="login s3cr3t-value refused"))
+    document = report.write(tmp_path / "conformance.json", {"project": "p", "files": []}, ["s3cr3t-value"])
+    text = (tmp_path / "conformance.json").read_text()
+    assert "s3cr3t-value" not in text and "***" in text
+    assert json.loads(text)["controls"][0]["status"] == document["controls"][0]["status"] == "failed"
