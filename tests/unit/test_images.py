@@ -21,8 +21,9 @@ def test_a_changed_service_file_changes_the_stack_tag(tmp_path, monkeypatch):
     dockerfile = service_dir / "Dockerfile"
     dockerfile.write_text("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n")
     monkeypatch.setattr(images, "STACK_DIR", tmp_path)
-    monkeypatch.setattr(images, "SERVICE_INPUT_DIRS", [tmp_path / "images"])
     before = images.stack_tag()
+    (tmp_path / "docker-compose.yml").write_text("services: {}\n")
+    assert images.stack_tag() == before, "the compose file is not an image input"
     dockerfile.write_text("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nUSER redis\n")
     assert images.stack_tag() != before
 

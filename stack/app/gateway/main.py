@@ -9,6 +9,7 @@ import logging
 import math
 import os
 import socket
+import sys
 import time
 import uuid
 
@@ -17,7 +18,9 @@ import psycopg
 import redis.asyncio as aioredis
 from aiohttp import web
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from publisher import Publisher
 
@@ -72,8 +75,7 @@ async def require_jwt(request, handler):
     if scheme.lower() != "bearer" or not token:
         return error(401, "missing bearer token", **{"WWW-Authenticate": "Bearer"})
     try:
-        request["claims"] = jwt.decode(
-            token, JWT_SECRET, algorithms=["HS256"], options={"require": ["exp"]})
+        jwt.decode(token, JWT_SECRET, algorithms=["HS256"], options={"require": ["exp"]})
     except jwt.InvalidTokenError as exc:
         return error(401, f"invalid token: {exc}",
                      **{"WWW-Authenticate": 'Bearer error="invalid_token"'})
@@ -92,6 +94,8 @@ async def query_one(pool, sql, params=()):
             async with pool.connection(timeout=CHECK_TIMEOUT) as conn:
                 cur = await conn.cursor(row_factory=dict_row).execute(sql, params)
                 return await cur.fetchone()
+        except PoolTimeout:
+            raise
         except psycopg.OperationalError:
             if attempt == 2:
                 raise
@@ -110,8 +114,8 @@ async def check(name, probe):
 
 async def health(request):
     app = request.app
-    cached_at, report = app["health"]
-    if time.monotonic() - cached_at >= HEALTH_CACHE_SECONDS:
+    cache = app["health"]
+    if time.monotonic() - cache["at"] >= HEALTH_CACHE_SECONDS:
         results = await asyncio.gather(
             check("postgres", lambda: query_one(app["pg"], "SELECT 1")),
             check("rabbitmq", app["publisher"].check),
@@ -121,7 +125,8 @@ async def health(request):
         ok = all(d["status"] == "up" for d in dependencies.values())
         report = {"status": "ok" if ok else "degraded", "replica": REPLICA,
                   "dependencies": dependencies}
-        app["health"] = (time.monotonic(), report)
+        cache.update(at=time.monotonic(), report=report)
+    report = cache["report"]
     return web.json_response(report, status=200 if report["status"] == "ok" else 503)
 
 
@@ -208,3 +213,59 @@ async def get_order(request):
         except aioredis.RedisError:
             pass
     return web.json_response(text=text, headers={"X-Cache": "miss"})
+
+
+async def open_clients(app):
+    env = os.environ
+    # reconnect_timeout is short because the pool backs off exponentially while Postgres is
+    # down; giving up early lets the next request grow the pool with a fresh attempt.
+    app["pg"] = AsyncConnectionPool(
+        conninfo="",
+        kwargs={"host": env["DATABASE_HOST"], "port": env.get("DATABASE_PORT", "5432"),
+                "dbname": env["DATABASE_NAME"], "user": env["DATABASE_USER"],
+                "password": env["DATABASE_PASSWORD"], "connect_timeout": int(CHECK_TIMEOUT),
+                "application_name": f"api-gateway@{REPLICA}"},
+        min_size=1, max_size=10, open=False, timeout=CHECK_TIMEOUT, reconnect_timeout=3,
+    )
+    await app["pg"].open(wait=False)
+    app["redis"] = aioredis.from_url(
+        env["REDIS_URL"], decode_responses=True,
+        socket_timeout=CHECK_TIMEOUT, socket_connect_timeout=CHECK_TIMEOUT,
+        # After a Redis restart the pooled connection is dead: retry once on a new one.
+        retry=Retry(NoBackoff(), 1), retry_on_error=[aioredis.ConnectionError],
+    )
+    app["publisher"] = Publisher(env["RABBITMQ_URL"], ORDER_QUEUE, CHECK_TIMEOUT)
+    # Mutated in place: an aiohttp app's state is frozen once it has started.
+    app["health"] = {"at": float("-inf"), "report": None}
+    yield
+    await app["publisher"].close()
+    # A client made by from_url does not own its pool in redis-py 4.x: close the pool too.
+    await app["redis"].close(close_connection_pool=True)
+    await app["pg"].close()
+
+
+def create_app():
+    app = web.Application(middlewares=[access_log, require_jwt])
+    app.on_response_prepare.append(add_replica_header)
+    app.cleanup_ctx.append(open_clients)
+    app.router.add_get("/health/live", live)
+    app.router.add_get("/health", health)
+    app.router.add_post("/orders", place_order)
+    app.router.add_get("/orders/{order_id}", get_order)
+    return app
+
+
+def main():
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter())
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+    # pika logs every failed connection step at ERROR; the failure reaches us as an
+    # exception and is logged once with its context.
+    logging.getLogger("pika").setLevel(logging.CRITICAL)
+    # The pool logs a line per connection handed out at INFO.
+    logging.getLogger("psycopg.pool").setLevel(logging.WARNING)
+    web.run_app(create_app(), host="0.0.0.0", port=8000, access_log=None, print=None)
+
+
+if __name__ == "__main__":
+    main()
