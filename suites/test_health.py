@@ -103,33 +103,40 @@ def test_gateway_health_lists_every_dependency(gateway, compose_model):
     assert response.status_code == 200, f"/health answered {response.status_code} with every dependency up"
 
 
-def _wait_for_health_status(gateway, wanted: int, timeout_s: float) -> list[int]:
-    seen = []
+def _wait_until_every_replica_answers(gateway, replicas: set[str], wanted: int, timeout_s: float) -> dict[str, int]:
+    """Poll /health through nginx until the latest answer of every gateway replica is `wanted`.
+
+    Every replica must say so: one replica with a stale answer is exactly what this catches.
+    Returns each replica's latest status (0: no answer yet).
+    """
+    latest = {replica: 0 for replica in replicas}
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            seen.append(gateway.get("/health", timeout=5).status_code)
+            response = gateway.get("/health", timeout=5)
+            latest[response.headers.get("X-Replica", "?")] = response.status_code
         except requests.RequestException:
-            seen.append(0)
-        if seen[-1] == wanted:
+            pass
+        if all(latest.get(replica) == wanted for replica in replicas):
             break
-        time.sleep(1)
-    return seen
+        time.sleep(0.2)
+    return latest
 
 
 @pytest.mark.disruptive
 @control("HEALTH-008", severity="high", reference="seed 004 §Readiness probe; seed 001 §Health Checks")
 def test_gateway_health_follows_a_dependency_outage(stack, gateway):
-    """Stopping Redis turns the gateway's /health to 503, and starting it brings 200 back."""
+    """Stopping Redis turns every gateway replica's /health to 503, and starting it brings 200 back."""
+    replicas = {c.id[:12] for c in stack.containers("api-gateway", include_stopped=False)}
     stack.stop("redis")
     try:
-        during = _wait_for_health_status(gateway, 503, timeout_s=30)
+        during = _wait_until_every_replica_answers(gateway, replicas, 503, timeout_s=30)
     finally:
         stack.start("redis")
     redis_states = stack.wait_healthy("redis", timeout_s=60)
-    after = _wait_for_health_status(gateway, 200, timeout_s=60)
-    assert during[-1] == 503, f"/health kept answering {sorted(set(during))} for 30 s while Redis was stopped"
-    assert after[-1] == 200, f"/health answered {after[-3:]} 60 s after Redis restarted (redis: {redis_states})"
+    after = _wait_until_every_replica_answers(gateway, replicas, 200, timeout_s=60)
+    assert set(during.values()) == {503}, f"30 s after Redis stopped, replicas' /health answered {during}"
+    assert set(after.values()) == {200}, f"60 s after Redis restarted ({redis_states}), replicas' /health answered {after}"
 
 
 @control("HEALTH-009", severity="critical", reference="seed 001 §Message Bus Considerations; seed 003 §Architecture")
