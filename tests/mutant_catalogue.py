@@ -12,11 +12,28 @@ class MutantRun:
     name: str
     overrides: tuple[str, ...]  # files under tests/mutants/
     must_fail: tuple[str, ...]  # control ids that must report "failed"
-    live: bool = True  # False: proven on the compose model alone (--target static)
+    live: bool = True  # False: proven on the compose model alone (--target static), and it
+    # must then be the only control failing: a static mutant breaks exactly one thing.
+
+
+def _static(control_id: str, override: str) -> MutantRun:
+    return MutantRun(override.split("/")[-1].removesuffix(".yml"), (override,), (control_id,), live=False)
 
 
 MUTANT_RUNS = [
-    MutantRun("healthcheck-disabled", ("health/rabbitmq-healthcheck-disabled.yml",), ("HEALTH-001",), live=False),
+    _static("HEALTH-001", "health/rabbitmq-healthcheck-disabled.yml"),
+    _static("CONFIG-001", "config/redis-without-limits.yml"),
+    _static("CONFIG-002", "config/order-service-never-restarts.yml"),
+    _static("CONFIG-003", "config/nginx-image-latest.yml"),
+    _static("CONFIG-004", "config/gateway-dev-jwt-secret.yml"),
+    _static("CONFIG-005", "config/postgres-data-on-tmpfs.yml"),
+    _static("CONFIG-006", "config/order-service-privileged.yml"),
+    _static("CONFIG-007", "config/gateway-host-pid.yml"),
+    _static("CONFIG-008", "config/gateway-docker-socket.yml"),
+    _static("CONFIG-009", "config/edge-on-all-interfaces.yml"),
+    _static("CONFIG-009", "config/edge-on-ipv6-any.yml"),
+    _static("CONFIG-009", "config/edge-on-unbound-port.yml"),
+    _static("CONFIG-010", "config/rabbitmq-management-published.yml"),
     MutantRun(
         "dependency-faults",
         (

@@ -33,6 +33,7 @@ def _override_args(run) -> list[str]:
 def test_static_mutant_fails_its_controls(run, reports_dir):
     result = run_suite(reports_dir, "--target", "static", *_override_args(run), timeout_s=120)
     assert result.returncode == 1, result.output[-2000:]
+    assert sorted(result.failing()) == sorted(run.must_fail), result.failing()
     assert {c: result.status_of(c) for c in run.must_fail} == {c: "failed" for c in run.must_fail}
 
 
