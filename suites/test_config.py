@@ -3,17 +3,13 @@
 import re
 
 from fixtures.controls import control
-
-# The services allowed to publish host ports: the platform's edge (seed 001 §Network Isolation).
-EDGE_SERVICES = {"nginx"}
+from fixtures.policy import EDGE_SERVICES, SENSITIVE_HOST_PATHS, is_loopback
 # Where each data service keeps its state (seed 003 §Data Persistence, official images' paths).
 DATA_PATHS = {"postgres": "/var/lib/postgresql/data", "rabbitmq": "/var/lib/rabbitmq", "redis": "/data"}
 SECRET_NAME = re.compile(r"(PASS(WORD)?|SECRET|TOKEN|AUTH|API_?KEY|PRIVATE_?KEY|CREDENTIALS?)$", re.IGNORECASE)
 SECRET_FLAGS = ("--requirepass", "--masterauth", "--password")
 URL_WITH_PASSWORD = re.compile(r"://[^/:@\s]*:([^@\s]+)@")
 HOST_NAMESPACES = {"network_mode": "network", "pid": "pid", "ipc": "ipc", "uts": "uts", "userns_mode": "userns"}
-SENSITIVE_HOST_PATHS = ("/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr", "/var/run/docker.sock",
-                        "/run/docker.sock", "/var/lib/docker")
 
 
 def _is_literal(value: str) -> bool:
@@ -137,10 +133,6 @@ def test_no_service_mounts_the_docker_socket_or_host_system_paths(compose_model)
     assert not mounted, f"sensitive host paths mounted: {', '.join(mounted)}"
 
 
-def _is_loopback(host_ip: str) -> bool:
-    return host_ip.startswith("127.") or host_ip in ("::1", "[::1]")
-
-
 @control("CONFIG-009", severity="critical", reference="CIS Docker 1.6.0 5.14; seed 001 §Network Isolation")
 def test_published_ports_bind_to_loopback(compose_model):
     """Every published port binds an explicit loopback address (no unbound, 0.0.0.0 or [::] ports)."""
@@ -148,7 +140,7 @@ def test_published_ports_bind_to_loopback(compose_model):
     for name, service in sorted(compose_model.services.items()):
         for port in service.get("ports") or []:
             host_ip = str(port.get("host_ip") or "")
-            if not _is_loopback(host_ip):
+            if not is_loopback(host_ip):
                 exposed.append(f"{name} {host_ip or '(all interfaces)'}:{port.get('published') or '?'}->{port.get('target')}")
     assert not exposed, f"ports published beyond loopback: {', '.join(exposed)}"
 

@@ -50,5 +50,22 @@ MUTANT_RUNS = [
         ("HEALTH-002", "HEALTH-009"),
     ),
     MutantRun("gateway-wrong-redis-password", ("health/gateway-wrong-redis-password.yml",), ("HEALTH-007",)),
+    MutantRun(
+        "runtime-hardening-broken",
+        (
+            "config/order-service-privileged.yml",
+            "config/gateway-host-pid.yml",
+            "config/edge-on-ipv6-any.yml",
+            "runtime/redis-adds-sys-admin.yml",
+            "runtime/rabbitmq-new-privileges-allowed.yml",
+            "config/redis-without-limits.yml",
+            "runtime/order-service-unlimited-pids.yml",
+            "config/gateway-docker-socket.yml",
+            "config/order-service-never-restarts.yml",
+            "runtime/nginx-without-healthcheck.yml",
+            "runtime/order-service-runs-as-root.yml",
+        ),
+        tuple(f"RUNTIME-{n:03d}" for n in range(1, 13)),
+    ),
     MutantRun("gateway-stale-health-cache", ("health/gateway-stale-health-cache.yml",), ("HEALTH-008",)),
 ]
