@@ -31,6 +31,8 @@ def _secret_literals(name: str, service: dict) -> list[str]:
     for flag, value in zip(command, command[1:]):
         if flag in SECRET_FLAGS and _is_literal(value):
             found.append(f"{name}: command {flag}")
+    # Redis ACL rules in the command: ">password" adds a password to a user.
+    found += [f"{name}: command ACL password" for part in command if part.startswith(">") and _is_literal(part[1:])]
     return found
 
 

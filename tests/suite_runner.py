@@ -26,6 +26,7 @@ class SuiteRun:
     returncode: int
     output: str
     reports_dir: Path
+    project: str  # the compose project the run owned: conformance-<its pid>
 
     @property
     def report(self) -> dict:
@@ -46,10 +47,20 @@ def suite_command(reports_dir: Path, *args: str) -> list[str]:
 
 
 def run_suite(reports_dir: Path, *args: str, timeout_s: int = 900) -> SuiteRun:
-    result = subprocess.run(
-        suite_command(reports_dir, *args), cwd=ROOT, capture_output=True, text=True, timeout=timeout_s
+    process = subprocess.Popen(
+        suite_command(reports_dir, *args), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    return SuiteRun(result.returncode, result.stdout + result.stderr, reports_dir)
+    try:
+        output = process.communicate(timeout=timeout_s)[0]
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGTERM)  # the run tears down, as CI cancelling it would
+        output = process.communicate(timeout=120)[0]
+        raise AssertionError(f"suite run exceeded {timeout_s}s:\n{output[-3000:]}")
+    return SuiteRun(process.returncode, output, reports_dir, project_of(process))
+
+
+def project_of(process: subprocess.Popen) -> str:
+    return f"{OUR_PREFIX}{process.pid}"
 
 
 def start_suite(reports_dir: Path, *args: str) -> subprocess.Popen:
@@ -78,18 +89,18 @@ def interrupt(process: subprocess.Popen, sig: int = signal.SIGINT, whole_group: 
         process.send_signal(sig)
 
 
-def objects_of_ours() -> list[str]:
-    """Every container, network and volume left by a run of the suite."""
+def objects_of_ours(project: str) -> list[str]:
+    """Every container, network and volume a run of the suite (compose project `project`) left."""
     client = docker.from_env()
     found = []
     for container in client.containers.list(all=True):
         labels = container.labels
-        if labels.get("com.docker.compose.project", "").startswith(OUR_PREFIX) or RUN_LABEL in labels:
+        if project in (labels.get("com.docker.compose.project"), labels.get(RUN_LABEL)):
             found.append(f"container {container.name}")
     for network in client.networks.list():
-        if network.name.startswith(OUR_PREFIX):
+        if network.name.startswith(f"{project}_"):
             found.append(f"network {network.name}")
     for volume in client.volumes.list():
-        if volume.name.startswith(OUR_PREFIX):
+        if volume.name.startswith(f"{project}_"):
             found.append(f"volume {volume.name}")
     return found

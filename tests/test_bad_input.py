@@ -29,7 +29,7 @@ def test_bad_option_gets_one_line_and_exit_4(args, message, reports_dir):
     assert any(message in line for line in _error_lines(result.output)), result.output[-1500:]
     assert "Traceback" not in result.output
     assert time.monotonic() - started < 30
-    assert objects_of_ours() == []
+    assert objects_of_ours(result.project) == []
 
 
 def test_malformed_compose_yaml_is_named(tmp_path, reports_dir):
@@ -38,4 +38,4 @@ def test_malformed_compose_yaml_is_named(tmp_path, reports_dir):
     result = run_suite(reports_dir, "--stack-override", str(broken), timeout_s=60)
     assert result.returncode == 4
     assert any("docker compose config failed" in line for line in _error_lines(result.output)), result.output[-1500:]
-    assert objects_of_ours() == []
+    assert objects_of_ours(result.project) == []

@@ -4,7 +4,7 @@ import signal
 
 import pytest
 
-from tests.suite_runner import interrupt, objects_of_ours, start_suite, wait_for_line
+from tests.suite_runner import interrupt, objects_of_ours, project_of, start_suite, wait_for_line
 
 
 @pytest.mark.bringup
@@ -16,7 +16,7 @@ def test_ctrl_c_half_way_through_the_suite_leaves_nothing(reports_dir):
     output = process.communicate(timeout=180)[0]
     assert process.returncode != 0
     assert "torn down" in output, output[-2000:]
-    assert objects_of_ours() == []
+    assert objects_of_ours(project_of(process)) == []
 
 
 @pytest.mark.bringup
@@ -27,4 +27,4 @@ def test_sigterm_during_bring_up_leaves_nothing(reports_dir):
     interrupt(process, signal.SIGTERM, whole_group=False)
     output = process.communicate(timeout=180)[0]
     assert process.returncode != 0
-    assert objects_of_ours() == [], output[-2000:]
+    assert objects_of_ours(project_of(process)) == [], output[-2000:]

@@ -44,7 +44,7 @@ def test_live_mutant_fails_its_controls(run, reports_dir):
     statuses = {c: result.status_of(c) for c in run.must_fail}
     assert statuses == {c: "failed" for c in run.must_fail}, f"{statuses}\n{result.output[-3000:]}"
     assert result.returncode == 1
-    assert objects_of_ours() == []
+    assert objects_of_ours(result.project) == []
 
 
 @pytest.mark.bringup
@@ -52,4 +52,4 @@ def test_a_stack_without_a_broker_healthcheck_fails_the_full_run(reports_dir):
     result = run_suite(reports_dir, "-n", "2", "--stack-override", str(MUTANTS_DIR / "health/rabbitmq-healthcheck-disabled.yml"))
     assert result.returncode != 0
     assert result.status_of("HEALTH-001") == "failed"
-    assert objects_of_ours() == []
+    assert objects_of_ours(result.project) == []

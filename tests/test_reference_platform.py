@@ -5,14 +5,26 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
+import docker
 import pytest
 
 from fixtures import secrets
 from tests.suite_runner import ROOT, objects_of_ours, run_suite
 
 
+CRASHED_RUN = "conformance-9999999"  # beyond any pid_max: its owner is surely gone
+
+
+def _leave_crashed_run_leftovers() -> None:
+    client = docker.from_env()
+    labels = {"com.docker.compose.project": CRASHED_RUN}
+    client.networks.create(f"{CRASHED_RUN}_backend", labels=labels)
+    client.volumes.create(f"{CRASHED_RUN}_postgres-data", labels=labels)
+
+
 @pytest.mark.bringup
 def test_reference_platform_passes_every_control(reports_dir):
+    _leave_crashed_run_leftovers()
     chosen = {name: f"chosen-{name.lower()}-{os.getpid()}-x9" for name in secrets.SECRET_VARIABLES}
     env_backup = dict(os.environ)
     os.environ.update(chosen)  # the harness keeps caller-set secrets: we can grep for them
@@ -25,6 +37,8 @@ def test_reference_platform_passes_every_control(reports_dir):
     statuses = {c["id"]: c["status"] for c in result.report["controls"]}
     assert statuses and set(statuses.values()) == {"passed"}, statuses
     assert "images: building" not in result.output, "an unchanged tree rebuilt an image"
+    assert f"swept leftovers of earlier runs: {CRASHED_RUN}" in result.output
+    assert objects_of_ours(CRASHED_RUN) == []
 
     junit = ET.parse(reports_dir / "junit.xml")
     ids = {p.get("value") for p in junit.iter("property") if p.get("name") == "control_id"}
@@ -34,7 +48,7 @@ def test_reference_platform_passes_every_control(reports_dir):
         text = path.read_text(errors="replace")
         leaked = [name for name, value in chosen.items() if value in text]
         assert not leaked, f"{path.name} carries {leaked}"
-    assert objects_of_ours() == []
+    assert objects_of_ours(result.project) == []
 
 
 def test_an_unchanged_tree_builds_no_image():

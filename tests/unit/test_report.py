@@ -50,3 +50,13 @@ def test_secrets_are_redacted_from_the_written_report(tmp_path):
     text = (tmp_path / "conformance.json").read_text()
     assert "s3cr3t-value" not in text and "***" in text
     assert json.loads(text)["controls"][0]["status"] == document["controls"][0]["status"] == "failed"
+
+
+def test_a_case_that_cannot_apply_does_not_hide_the_cases_that_passed():
+    report = ControlReport()
+    report.add(_report("suites/test_credentials.py::test_x[redis]", "call", "passed"))
+    report.add(_report("suites/test_credentials.py::test_x[grafana]", "setup", "skipped",
+                       longrepr=("f.py", 1, "Skipped: the stack has no grafana service")))
+    (entry,) = report.finish()
+    assert entry["status"] == "passed"
+    assert "not applicable: test_x[grafana]: the stack has no grafana service" in entry["message"]

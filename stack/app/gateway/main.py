@@ -30,6 +30,10 @@ ORDER_CACHE_TTL = 30
 HEALTH_CACHE_SECONDS = float(os.environ.get("HEALTH_CACHE_SECONDS", "1"))
 ORDER_QUEUE = os.environ.get("ORDER_QUEUE", "orders.commands")
 JWT_SECRET = os.environ["JWT_SECRET"]
+# Operators' knobs, both with safe defaults: tolerance for clock skew on `exp`, and a
+# development switch that turns authentication off (the conformance suite catches both).
+JWT_LEEWAY_SECONDS = float(os.environ.get("JWT_LEEWAY_SECONDS", "0"))
+AUTH_REQUIRED = os.environ.get("AUTH_REQUIRED", "true").lower() not in ("false", "0", "no")
 
 log = logging.getLogger("api-gateway")
 
@@ -69,13 +73,14 @@ async def access_log(request, handler):
 
 @web.middleware
 async def require_jwt(request, handler):
-    if request.path.startswith("/health"):
+    if request.path.startswith("/health") or not AUTH_REQUIRED:
         return await handler(request)
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         return error(401, "missing bearer token", **{"WWW-Authenticate": "Bearer"})
     try:
-        jwt.decode(token, JWT_SECRET, algorithms=["HS256"], options={"require": ["exp"]})
+        jwt.decode(token, JWT_SECRET, algorithms=["HS256"], options={"require": ["exp"]},
+                   leeway=JWT_LEEWAY_SECONDS)
     except jwt.InvalidTokenError as exc:
         return error(401, f"invalid token: {exc}",
                      **{"WWW-Authenticate": 'Bearer error="invalid_token"'})
