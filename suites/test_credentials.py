@@ -5,6 +5,7 @@ is invisible in a compose file; here every service is asked with the wrong crede
 the seeds' development defaults, and the application's own, least-privileged ones.
 """
 
+import ssl
 import time
 from dataclasses import dataclass
 
@@ -214,26 +215,25 @@ def test_postgres_application_role_is_not_a_superuser(stack, pg):
 
 
 @control("CRED-013", severity="critical", reference="seed 001 §Environment Configuration (JWT)")
-def test_gateway_rejects_requests_without_a_token(stack):
+def test_gateway_rejects_requests_without_a_token(gateway_as):
     """The gateway answers 401 to an order request with no token."""
-    response = clients.Gateway(stack.edge_url, token=None).get(f"/orders/{_some_order_id()}")
+    response = gateway_as(None).get(f"/orders/{_some_order_id()}")
     assert response.status_code == 401, f"GET /orders without a token answered {response.status_code}"
 
 
 @control("CRED-014", severity="high", reference="seed 003 §Environment Variables (JWT_EXPIRATION)")
-def test_gateway_rejects_an_expired_token(stack):
+def test_gateway_rejects_an_expired_token(stack, gateway_as):
     """The gateway answers 401 to a correctly signed token that expired an hour ago."""
     token = clients.mint_token(stack.jwt_secret(), ttl_s=300, now=time.time() - 3600)
-    response = clients.Gateway(stack.edge_url, token).get(f"/orders/{_some_order_id()}")
+    response = gateway_as(token).get(f"/orders/{_some_order_id()}")
     assert response.status_code == 401, f"an expired token got {response.status_code}"
 
 
 @control("CRED-015", severity="critical", reference="seed 003 §Environment Variables (JWT_SECRET); seed 001 §Environment Configuration")
 @pytest.mark.parametrize("secret", ["a-random-key-nobody-configured"] + SEED_JWT_SECRETS)
-def test_gateway_rejects_tokens_signed_with_another_secret(secret, stack):
+def test_gateway_rejects_tokens_signed_with_another_secret(secret, gateway_as):
     """The gateway answers 401 to tokens signed with any other secret, the seeds' examples included."""
-    token = clients.mint_token(secret)
-    response = clients.Gateway(stack.edge_url, token).get(f"/orders/{_some_order_id()}")
+    response = gateway_as(clients.mint_token(secret)).get(f"/orders/{_some_order_id()}")
     assert response.status_code == 401, f"a token signed with {secret!r} got {response.status_code}"
 
 
@@ -255,3 +255,34 @@ def test_edge_does_not_reveal_its_version(stack):
     assert server, f"nginx answered without a Server header: {head[:200]!r}"
     assert not any(ch.isdigit() for ch in server), f"Server header reveals {server!r}"
     assert b"nginx/" not in body, "nginx's error page reveals its version"
+
+
+@control("CRED-017", severity="high", reference="seed 001 §Enable TLS")
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1], ids=lambda v: v.name)
+def test_edge_refuses_tls_before_1_2(version, stack):
+    """The edge refuses TLS 1.0 and TLS 1.1 handshakes."""
+    if not stack.edge_url.startswith("https://"):
+        pytest.fail("the edge publishes no HTTPS port", pytrace=False)
+    outcome = clients.tls_handshake(stack.edge_url, version)
+    assert outcome.startswith("refused"), f"the edge negotiated {outcome} when offered only {version.name}"
+
+
+@control("CRED-018", severity="high", reference="seed 001 §Enable TLS")
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=lambda v: v.name)
+def test_edge_serves_tls_1_2_and_1_3(version, stack):
+    """The edge serves HTTPS over TLS 1.2 and TLS 1.3."""
+    if not stack.edge_url.startswith("https://"):
+        pytest.fail("the edge publishes no HTTPS port", pytrace=False)
+    outcome = clients.tls_handshake(stack.edge_url, version)
+    assert not outcome.startswith("refused"), f"offered only {version.name}, the edge {outcome}"
+
+
+@control("CRED-019", severity="critical", reference="seed 001 §Enable TLS")
+def test_plain_http_does_not_serve_the_api(stack):
+    """nginx's plain-HTTP port does not serve the API: it redirects or refuses."""
+    if not stack.info.edge_http_url:
+        return  # no plain-HTTP port published: nothing is served in clear text
+    response = clients.Gateway(stack.info.edge_http_url, token=None).get("/health", allow_redirects=False)
+    assert not 200 <= response.status_code < 300, (
+        f"GET /health over plain HTTP answered {response.status_code}: the API is served without TLS"
+    )
