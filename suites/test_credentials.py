@@ -283,6 +283,10 @@ def test_plain_http_does_not_serve_the_api(stack):
     if not stack.info.edge_http_url:
         return  # no plain-HTTP port published: nothing is served in clear text
     response = clients.Gateway(stack.info.edge_http_url, token=None).get("/health", allow_redirects=False)
-    assert not 200 <= response.status_code < 300, (
-        f"GET /health over plain HTTP answered {response.status_code}: the API is served without TLS"
+    status, location = response.status_code, response.headers.get("Location", "")
+    # Any answer from a gateway replica (even a 503) means the API is reachable in clear text.
+    assert "X-Replica" not in response.headers, f"a gateway replica answered GET /health over plain HTTP ({status})"
+    redirected_to_https = 300 <= status < 400 and location.startswith("https://")
+    assert redirected_to_https or 400 <= status < 500, (
+        f"GET /health over plain HTTP answered {status} {location}: neither a redirect to HTTPS nor a refusal"
     )

@@ -67,5 +67,39 @@ MUTANT_RUNS = [
         ),
         tuple(f"RUNTIME-{n:03d}" for n in range(1, 13)),
     ),
+    MutantRun(
+        "default-credentials-everywhere",
+        (
+            "cred/rabbitmq-guest-reachable.yml",
+            "cred/redis-without-password.yml",
+            "cred/postgres-trusts-host-connections.yml",
+            "config/gateway-dev-jwt-secret.yml",
+            "cred/nginx-legacy-edge.yml",
+        ),
+        ("CRED-001", "CRED-002", "CRED-005", "CRED-006", "CRED-007", "CRED-009", "CRED-010", "CRED-015",
+         "CRED-016", "CRED-017", "CRED-018", "CRED-019"),
+    ),
+    MutantRun(
+        "over-privileged-application-users",
+        (
+            "cred/services-use-rabbitmq-admin.yml",
+            "cred/redis-app-user-can-configure.yml",
+            "cred/postgres-md5.yml",
+            "cred/gateway-uses-postgres-superuser.yml",
+            "cred/gateway-jwt-leeway-a-day.yml",
+            "config/edge-on-all-interfaces.yml",
+        ),
+        ("CRED-003", "CRED-008", "CRED-011", "CRED-012", "CRED-014", "RUNTIME-003"),
+    ),
+    MutantRun(
+        "seed-defaults-and-open-gateway",
+        (
+            "cred/postgres-seed-credentials.yml",
+            "cred/redis-seed-password.yml",
+            "cred/rabbitmq-seed-admin.yml",
+            "cred/gateway-auth-disabled.yml",
+        ),
+        ("CRED-004", "CRED-013"),
+    ),
     MutantRun("gateway-stale-health-cache", ("health/gateway-stale-health-cache.yml",), ("HEALTH-008",)),
 ]
