@@ -44,10 +44,10 @@ def test_reference_platform_passes_every_control(reports_dir):
     ids = {p.get("value") for p in junit.iter("property") if p.get("name") == "control_id"}
     assert ids == set(statuses)
 
-    for path in reports_dir.iterdir():
-        text = path.read_text(errors="replace")
-        leaked = [name for name, value in chosen.items() if value in text]
-        assert not leaked, f"{path.name} carries {leaked}"
+    for name, text in [("the run's output", result.output)] + [(p.name, p.read_text(errors="replace"))
+                                                                 for p in reports_dir.iterdir()]:
+        leaked = [variable for variable, value in chosen.items() if value in text]
+        assert not leaked, f"{name} carries {leaked}"
     assert objects_of_ours(result.project) == []
 
 
