@@ -1,5 +1,8 @@
 """Bad input: one clear line naming the problem, a non-zero exit, nothing left behind."""
 
+import os
+import socket
+import sys
 import time
 
 import pytest
@@ -30,6 +33,55 @@ def test_bad_option_gets_one_line_and_exit_4(args, message, reports_dir):
     assert "Traceback" not in result.output
     assert time.monotonic() - started < 30
     assert objects_of_ours(result.project) == []
+
+
+def _override(tmp_path, text: str) -> str:
+    path = tmp_path / "override.yml"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("services:\n  redis:\n    replicaz: 2\n", "docker compose config failed"),
+        ("services:\n  nginx: !reset null\n", "service nginx missing from the stack"),
+    ],
+    ids=["unknown-key", "required-service-missing"],
+)
+def test_a_bad_stack_definition_is_named(override, message, tmp_path, reports_dir):
+    result = run_suite(reports_dir, "--stack-override", _override(tmp_path, override), timeout_s=60)
+    assert result.returncode == 4, result.output[-1500:]
+    assert any(message in line for line in _error_lines(result.output)), result.output[-1500:]
+    assert objects_of_ours(result.project) == []
+
+
+def test_a_published_port_already_in_use_is_named(reports_dir, monkeypatch):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        monkeypatch.setenv("EDGE_HTTPS_PORT", str(port))
+        result = run_suite(reports_dir, timeout_s=60)
+    assert result.returncode == 4
+    assert any(f"port 127.0.0.1:{port} that nginx publishes is already in use" in line
+               for line in _error_lines(result.output)), result.output[-1500:]
+    assert objects_of_ours(result.project) == []
+
+
+def test_an_unreachable_docker_daemon_is_named(reports_dir, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    result = run_suite(reports_dir, timeout_s=60)
+    assert result.returncode == 4
+    assert any("Docker daemon not reachable" in line for line in _error_lines(result.output)), result.output[-1500:]
+
+
+def test_a_missing_docker_cli_is_named(reports_dir, monkeypatch, tmp_path):
+    python_dir = os.path.dirname(sys.executable)
+    monkeypatch.setenv("PATH", python_dir)  # python, but no docker
+    result = run_suite(reports_dir, timeout_s=60)
+    assert result.returncode == 4
+    assert any("docker CLI not found on PATH" in line for line in _error_lines(result.output)), result.output[-1500:]
 
 
 def test_malformed_compose_yaml_is_named(tmp_path, reports_dir):
