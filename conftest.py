@@ -41,7 +41,7 @@ def pytest_addoption(parser):
         "--keep-stack",
         action="store_true",
         default=False,
-        help="leave the stack running after the run (the next run sweeps it)",
+        help="leave the stack running after the run; remove it with python -m fixtures.cleanup PROJECT",
     )
     group.addoption(
         "--reports-dir",

@@ -40,8 +40,9 @@ class SuiteRun:
 
 
 def suite_command(reports_dir: Path, *args: str) -> list[str]:
+    paths = [] if any(arg.startswith("suites/") for arg in args) else ["suites/"]
     return [
-        sys.executable, "-m", "pytest", "suites/", "-p", "no:cacheprovider",
+        sys.executable, "-m", "pytest", *paths, "-p", "no:cacheprovider",
         "--reports-dir", str(reports_dir), f"--junitxml={reports_dir / 'junit.xml'}", *args,
     ]
 
