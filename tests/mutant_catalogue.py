@@ -102,4 +102,20 @@ MUTANT_RUNS = [
         ("CRED-004", "CRED-013"),
     ),
     MutantRun("gateway-stale-health-cache", ("health/gateway-stale-health-cache.yml",), ("HEALTH-008",)),
+    MutantRun(
+        "edge-on-the-event-store-network",
+        (
+            "network/nginx-on-database-network.yml",
+            "network/backend-not-internal.yml",
+            "network/postgres-on-all-interfaces.yml",
+        ),
+        ("NET-001", "NET-002", "NET-003", "NET-004", "NET-005"),
+    ),
+    # Apart from the run above: there nginx already fails NET-002, NET-004 and NET-005 would
+    # fail for postgres, and these two mutants must prove those controls on their own.
+    MutantRun(
+        "cache-and-broker-over-exposed",
+        ("network/redis-on-backend-network.yml", "config/rabbitmq-management-published.yml"),
+        ("NET-002", "NET-004", "NET-005"),
+    ),
 ]
