@@ -97,15 +97,28 @@ MUTANT_RUNS = [
         ("CRED-003", "CRED-008", "CRED-011", "CRED-012", "CRED-014", "RUNTIME-003"),
     ),
     MutantRun(
-        # The gateway keeps its own Redis user, so only the stale cache makes HEALTH-008 fail.
-        "seed-defaults-open-gateway-stale-health",
+        # The gateway keeps its own Redis user, so only the stale cache makes HEALTH-008 fail;
+        # the network mutants are apart from the run below, where nginx already fails NET-002
+        # and postgres NET-004/NET-005.
+        "seed-defaults-open-gateway-stale-health-exposed-cache-and-broker",
         (
             "cred/postgres-seed-credentials.yml",
             "cred/redis-seed-password.yml",
             "cred/rabbitmq-seed-admin.yml",
             "cred/gateway-auth-disabled.yml",
             "health/gateway-stale-health-cache.yml",
+            "network/redis-on-backend-network.yml",
+            "config/rabbitmq-management-published.yml",
         ),
-        ("CRED-004", "CRED-013", "HEALTH-008"),
+        ("CRED-004", "CRED-013", "HEALTH-008", "NET-002", "NET-004", "NET-005"),
+    ),
+    MutantRun(
+        "edge-on-the-event-store-network",
+        (
+            "network/nginx-on-database-network.yml",
+            "network/backend-not-internal.yml",
+            "network/postgres-on-all-interfaces.yml",
+        ),
+        ("NET-001", "NET-002", "NET-003", "NET-004", "NET-005"),
     ),
 ]

@@ -99,7 +99,7 @@ def objects_of_ours(project: str) -> list[str]:
         if project in (labels.get("com.docker.compose.project"), labels.get(RUN_LABEL)):
             found.append(f"container {container.name}")
     for network in client.networks.list():
-        if network.name.startswith(f"{project}_"):
+        if network.name.startswith(f"{project}_") or (network.attrs.get("Labels") or {}).get(RUN_LABEL) == project:
             found.append(f"network {network.name}")
     for volume in client.volumes.list():
         if volume.name.startswith(f"{project}_"):

@@ -60,3 +60,15 @@ def test_a_case_that_cannot_apply_does_not_hide_the_cases_that_passed():
     (entry,) = report.finish()
     assert entry["status"] == "passed"
     assert "not applicable: test_x[grafana]: the stack has no grafana service" in entry["message"]
+
+
+def test_what_a_control_observed_is_its_message_when_it_passes_and_follows_a_failure():
+    report = ControlReport()
+    observed = PROPS + [("observed", "frontend→postgres:5432 ✓ closed")]
+    report.add(_report("suites/test_network.py::test_x", "call", "passed", props=observed))
+    failing = [("control_id", "HEALTH-003")] + PROPS[1:] + [("observed", "database→postgres:5432 ✓ open")]
+    report.add(_report("suites/test_network.py::test_y", "call", "failed", longrepr="the edge reaches it",
+                       props=failing))
+    messages = {e["id"]: e["message"] for e in report.finish()}
+    assert messages["HEALTH-002"] == "frontend→postgres:5432 ✓ closed"
+    assert messages["HEALTH-003"] == "the edge reaches it; observed: database→postgres:5432 ✓ open"
