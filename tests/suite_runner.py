@@ -94,7 +94,7 @@ def objects_of_ours(project: str) -> list[str]:
     """Every container, network and volume a run of the suite (compose project `project`) left."""
     client = docker.from_env()
     found = []
-    for container in client.containers.list(all=True):
+    for container in client.containers.list(ignore_removed=True, all=True):
         labels = container.labels
         if project in (labels.get("com.docker.compose.project"), labels.get(RUN_LABEL)):
             found.append(f"container {container.name}")
