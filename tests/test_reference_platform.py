@@ -44,8 +44,11 @@ def test_reference_platform_passes_every_control(reports_dir):
     ids = {p.get("value") for p in junit.iter("property") if p.get("name") == "control_id"}
     assert ids == set(statuses)
 
-    for name, text in [("the run's output", result.output)] + [(p.name, p.read_text(errors="replace"))
-                                                                 for p in reports_dir.iterdir()]:
+    page = (reports_dir / "report.html").read_text()
+    assert all(f'id="{control_id}"' in page for control_id in statuses), "the HTML report lacks controls"
+
+    written = [p for p in reports_dir.rglob("*") if p.is_file()]
+    for name, text in [("the run's output", result.output)] + [(p.name, p.read_text(errors="replace")) for p in written]:
         leaked = [variable for variable, value in chosen.items() if value in text]
         assert not leaked, f"{name} carries {leaked}"
     assert objects_of_ours(result.project) == []

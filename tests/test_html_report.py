@@ -1,0 +1,99 @@
+"""The HTML report renders in a real browser and a failing control is visible on it.
+
+Recorded data (tests/data/html_report/): a run where CRED-005 failed, a network matrix with
+one mismatch, and a Locust history with per-replica shares. Debian's chromium loads the page
+headless; a probe script added to a copy of the page reports what the browser laid out.
+"""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fixtures import html_report
+
+RECORDED = Path(__file__).resolve().parent / "data" / "html_report"
+# Runs after layout, in the browser: what a person looking at the first screen would see.
+_PROBE = """<script>
+const failing = document.querySelector('tr.failed[data-control="CRED-005"]');
+const rect = failing ? failing.getBoundingClientRect() : null;
+document.body.setAttribute('data-probe', JSON.stringify({
+  failing_top: rect && rect.top, failing_height: rect && rect.height, viewport: window.innerHeight,
+  failing_colour: failing && getComputedStyle(failing.querySelector('.status')).backgroundColor,
+  verdict: document.querySelector('.verdict').textContent,
+  chart_lines: [...document.querySelectorAll('svg polyline')].filter(p => p.getTotalLength() > 0).length,
+  share_bars: document.querySelectorAll('svg rect').length,
+  matrix_mismatches: document.querySelectorAll('td.bad').length,
+  anchored: document.querySelectorAll('tr[id]').length,
+}));
+</script>"""
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        pytest.fail("chromium not installed: `make setup` installs Debian's chromium", pytrace=False)
+    return found
+
+
+@pytest.fixture
+def rendered(tmp_path) -> Path:
+    reports = tmp_path / "reports"
+    shutil.copytree(RECORDED, reports)
+    document = json.loads((reports / "conformance.json").read_text())
+    return html_report.write(document, reports)
+
+
+def _browser_probe(page: Path, tmp_path: Path) -> dict:
+    probed = tmp_path / "probed.html"
+    probed.write_text(page.read_text().replace("</body>", _PROBE + "</body>"))
+    result = subprocess.run(
+        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,900",
+         f"--user-data-dir={tmp_path / 'chromium-profile'}", "--dump-dom", probed.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = re.search(r"data-probe=\"([^\"]*)\"", result.stdout)
+    assert found, f"the probe did not run in chromium:\n{result.stdout[:1000]}"
+    return json.loads(found.group(1).replace("&quot;", '"'))
+
+
+def test_a_failing_control_is_visible_on_the_first_screen(rendered, tmp_path):
+    probe = _browser_probe(rendered, tmp_path)
+    assert probe["verdict"] == "FAILED"
+    assert probe["failing_height"] > 0 and 0 <= probe["failing_top"] < probe["viewport"], probe
+    assert probe["failing_colour"] == "rgb(198, 40, 40)", probe  # the red status cell
+
+
+def test_the_page_draws_the_matrix_and_the_load_charts(rendered, tmp_path):
+    probe = _browser_probe(rendered, tmp_path)
+    assert probe["anchored"] == 5, probe  # every control once in its chapter
+    assert probe["matrix_mismatches"] == 1, probe
+    assert probe["chart_lines"] == 4, probe  # requests/s, failures/s, p50, p95
+    assert probe["share_bars"] == 3, probe  # one bar per gateway replica
+
+
+def test_run_metadata_and_messages_are_on_the_page(rendered):
+    text = rendered.read_text()
+    assert "conformance/nginx:df1f4f01d58f21b9" in text
+    assert "Redis answered &#x27;+PONG&#x27; to a client without a password" in text
+    assert "<script" not in text  # self-contained and inert: CI artefact viewers show it as is
+
+
+def test_load_results_of_an_earlier_run_are_left_out(tmp_path):
+    reports = tmp_path / "reports"
+    shutil.copytree(RECORDED, reports)
+    document = json.loads((reports / "conformance.json").read_text())
+    later = max(p.stat().st_mtime for p in (reports / "load").iterdir()) + 60
+    assert "<polyline" not in html_report.render(document, reports, since=later)
+
+
+def test_rebuilding_without_a_run_is_one_clear_error(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "fixtures.html_report", str(tmp_path)], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parent.parent)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"html_report: {tmp_path / 'conformance.json'} not found: run the suite first (pytest suites/)"]
