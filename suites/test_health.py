@@ -30,8 +30,9 @@ def test_every_service_defines_a_healthcheck(compose_model):
 
 
 @control("HEALTH-002", severity="high", reference="seed 003 §Container Health")
-def test_every_container_is_running_and_healthy(stack):
+def test_every_container_is_running_and_healthy(stack_as_brought_up):
     """Every declared replica of every service runs and reports healthy."""
+    stack = stack_as_brought_up
     problems = []
     for name in sorted(stack.model.services):
         states = stack.health_states(name)

