@@ -44,18 +44,16 @@ MUTANT_RUNS = [
         ),
         ("HEALTH-003", "HEALTH-004", "HEALTH-005", "HEALTH-006"),
     ),
-    # A stack that does not come up healthy is judged by HEALTH-002 alone (the other live
-    # controls error with its account), so this mutant runs by itself; it comes up in seconds.
-    MutantRun("unhealthy-edge", ("health/nginx-healthcheck-wrong-port.yml",), ("HEALTH-002",)),
     MutantRun(
         # The gateway still serves reads from Postgres without its cache, so HEALTH-009
         # fails for the lost orders alone.
-        "lost-orders-stale-redis-password",
+        "unhealthy-edge-lost-orders-stale-redis-password",
         (
+            "health/nginx-healthcheck-wrong-port.yml",
             "health/order-service-consumes-wrong-queue.yml",
             "health/gateway-wrong-redis-password.yml",
         ),
-        ("HEALTH-007", "HEALTH-009"),
+        ("HEALTH-002", "HEALTH-007", "HEALTH-009"),
     ),
     MutantRun(
         "runtime-hardening-broken",

@@ -137,10 +137,10 @@ def test_a_dependency_that_never_becomes_healthy_is_named_with_its_logs(tmp_path
     assert result.returncode == 1, result.output[-3000:]
     lines = [line for line in result.output.splitlines() if line.startswith("stack: did not come up healthy:")]
     assert len(lines) == 1, result.output[-3000:]
-    assert "redis-1 unhealthy" in lines[0] and "Ready to accept connections" in lines[0], lines[0]
+    assert "redis-1 unhealthy" in lines[0] and "api-gateway-1 created" in lines[0] and "Ready to accept connections" in lines[0], lines[0]
     assert result.status_of("HEALTH-002") == "failed"
     errored = [c for c in result.report["controls"] if c["status"] == "error"]
     assert errored and all("not judged: the stack did not come up healthy" in c["message"] for c in errored)
     # Bring-up to the unhealthy verdict plus teardown: no control waits out its own timeouts.
-    assert elapsed < 60, f"{elapsed:.0f}s"
+    assert elapsed < 120, f"{elapsed:.0f}s"  # about 30 s on an idle machine; CI runs stacks side by side
     assert objects_of_ours(result.project) == []
