@@ -211,3 +211,34 @@ def test_confirmed_orders_survive_a_broker_restart(backup_lab, gateway, stack, c
              f"({len(unique)} unique of ours, {duplicates} duplicates); lost = {lost} (broker {broker})")
     assert len(confirmed) == PERSISTENT_MESSAGES, f"the gateway confirmed only {len(confirmed)} of {PERSISTENT_MESSAGES} orders"
     assert lost == 0, f"lost = confirmed - unique consumed = {len(confirmed)} - {len(unique)} = {lost} after a broker restart"
+
+
+@pytest.mark.disruptive
+@control("BACKUP-008", severity="critical", reference="seed 003 §Data Persistence; seed 003 §Data Loss After Restart; seed 001 §Stopping Services")
+def test_data_survives_compose_down_and_up(backup_lab, gateway, redis_client, rabbitmq_api, stack, observed):
+    """Event store rows, Redis keys and durable RabbitMQ definitions survive `docker compose down` (without -v) and `up`."""
+    if stack.info.target != "compose":
+        pytest.skip("down and up only for a stack this run brought up (--target compose)")
+    _place_orders(gateway, ORDERS_BEFORE_A_DUMP)
+    vhost = f"persist-{backup_lab.id}"
+    backup_lab.rabbitmq_add_definitions(vhost)
+    marker = f"backup:persist:{backup_lab.id}"
+    value = secrets.token_hex(8)
+    redis_client.set(marker, value)
+    source = backup_lab.postgres_digests()
+    time.sleep(2)  # past Redis's everysec window: the marker is owed to the disk
+    seconds = backup_lab.down_and_up()
+    redis_client.connection_pool.disconnect()  # its connections died with the old containers
+    after = backup_lab.postgres_digests()
+    try:
+        kept_value = redis_client.get(marker)
+    finally:
+        redis_client.delete(marker)
+    queue = rabbitmq_api.get(f"/queues/{vhost}/backup.queue").status_code
+    lost = source.mismatches(after)
+    observed(f"down/up {seconds}s; event store {after.rows}/{source.rows} rows, mismatched tables = {len(lost)}; "
+             f"redis key {'kept' if kept_value == value else 'lost'}; durable queue {'kept' if queue == 200 else f'lost ({queue})'}")
+    assert source.rows > 0, f"the event store is empty after {ORDERS_BEFORE_A_DUMP} orders"
+    assert not lost, f"after down/up: {'; '.join(lost)}"
+    assert kept_value == value, f"Redis key {marker} after down/up: {kept_value!r}, written {value!r}"
+    assert queue == 200, f"durable queue backup.queue in vhost {vhost} after down/up: management API answered {queue}"
