@@ -132,7 +132,7 @@ MUTANT_RUNS = [
         # BACKUP-008 for the event store and the cache alike.
         "volatile-data-stores",
         (
-            "config/postgres-data-on-tmpfs.yml",
+            "backup/postgres-data-on-tmpfs.yml",
             "backup/redis-persistence-off.yml",
             "backup/gateway-transient-orders.yml",
         ),
