@@ -121,4 +121,21 @@ MUTANT_RUNS = [
         ),
         ("NET-001", "NET-002", "NET-003", "NET-004", "NET-005"),
     ),
+    MutantRun(
+        # Scripts that exit 0 and lose data; the stores themselves are the reference ones.
+        "lossy-backup-scripts",
+        ("backup/lossy-ops-scripts.yml",),
+        ("BACKUP-001", "BACKUP-002", "BACKUP-004", "BACKUP-006"),
+    ),
+    MutantRun(
+        # Each store loses data in its own way, so each control fails for its own mutant:
+        # BACKUP-008 for the event store and the cache alike.
+        "volatile-data-stores",
+        (
+            "backup/postgres-data-on-tmpfs.yml",
+            "backup/redis-persistence-off.yml",
+            "backup/gateway-transient-orders.yml",
+        ),
+        ("BACKUP-003", "BACKUP-005", "BACKUP-007", "BACKUP-008"),
+    ),
 ]

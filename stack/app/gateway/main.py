@@ -29,6 +29,8 @@ CHECK_TIMEOUT = 2.0
 ORDER_CACHE_TTL = 30
 HEALTH_CACHE_SECONDS = float(os.environ.get("HEALTH_CACHE_SECONDS", "1"))
 ORDER_QUEUE = os.environ.get("ORDER_QUEUE", "orders.commands")
+# Transient commands die with a broker restart; the knob exists so the suite can prove it notices.
+ORDER_MESSAGES_PERSISTENT = os.environ.get("ORDER_MESSAGES_PERSISTENT", "true").lower() not in ("false", "0", "no")
 JWT_SECRET = os.environ["JWT_SECRET"]
 # Operators' knobs, both with safe defaults: tolerance for clock skew on `exp`, and a
 # development switch that turns authentication off (the conformance suite catches both).
@@ -239,7 +241,7 @@ async def open_clients(app):
         # After a Redis restart the pooled connection is dead: retry once on a new one.
         retry=Retry(NoBackoff(), 1), retry_on_error=[aioredis.ConnectionError],
     )
-    app["publisher"] = Publisher(env["RABBITMQ_URL"], ORDER_QUEUE, CHECK_TIMEOUT)
+    app["publisher"] = Publisher(env["RABBITMQ_URL"], ORDER_QUEUE, CHECK_TIMEOUT, ORDER_MESSAGES_PERSISTENT)
     # Mutated in place: an aiohttp app's state is frozen once it has started.
     app["health"] = {"at": float("-inf"), "report": None}
     yield

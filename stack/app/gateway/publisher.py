@@ -11,20 +11,21 @@ from pika.exceptions import AMQPError
 
 
 class Publisher:
-    def __init__(self, url, queue, timeout):
+    def __init__(self, url, queue, timeout, persistent=True):
         self._params = pika.URLParameters(url)
         self._params.connection_attempts = 1
         self._params.socket_timeout = timeout
         self._params.stack_timeout = timeout
         self._params.blocked_connection_timeout = timeout
         self._queue = queue
+        self._delivery_mode = pika.spec.PERSISTENT_DELIVERY_MODE if persistent else pika.spec.TRANSIENT_DELIVERY_MODE
         self._timeout = timeout
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="amqp")
         self._connection = None
         self._channel = None
 
     async def publish(self, message_id, body):
-        """Publish a persistent command; returns once the broker has confirmed it."""
+        """Publish a command (persistent unless configured otherwise); returns once the broker has confirmed it."""
         await self._run(self._publish, message_id, body)
 
     async def check(self):
@@ -71,7 +72,7 @@ class Publisher:
             body=body,
             properties=pika.BasicProperties(
                 content_type="application/json",
-                delivery_mode=pika.spec.PERSISTENT_DELIVERY_MODE,
+                delivery_mode=self._delivery_mode,
                 message_id=message_id,
             ),
             mandatory=True,
