@@ -34,6 +34,9 @@ JWT_SECRET = os.environ["JWT_SECRET"]
 # development switch that turns authentication off (the conformance suite catches both).
 JWT_LEEWAY_SECONDS = float(os.environ.get("JWT_LEEWAY_SECONDS", "0"))
 AUTH_REQUIRED = os.environ.get("AUTH_REQUIRED", "true").lower() not in ("false", "0", "no")
+# A fault-injection knob for capacity drills (default off): every API request waits this long
+# before it is handled. /health is exempt, so a slowed replica stays in rotation.
+REQUEST_DELAY_SECONDS = float(os.environ.get("REQUEST_DELAY_SECONDS", "0"))
 
 log = logging.getLogger("api-gateway")
 
@@ -84,6 +87,13 @@ async def require_jwt(request, handler):
     except jwt.InvalidTokenError as exc:
         return error(401, f"invalid token: {exc}",
                      **{"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    return await handler(request)
+
+
+@web.middleware
+async def injected_delay(request, handler):
+    if REQUEST_DELAY_SECONDS > 0 and not request.path.startswith("/health"):
+        await asyncio.sleep(REQUEST_DELAY_SECONDS)
     return await handler(request)
 
 
@@ -250,7 +260,7 @@ async def open_clients(app):
 
 
 def create_app():
-    app = web.Application(middlewares=[access_log, require_jwt])
+    app = web.Application(middlewares=[access_log, injected_delay, require_jwt])
     app.on_response_prepare.append(add_replica_header)
     app.cleanup_ctx.append(open_clients)
     app.router.add_get("/health/live", live)

@@ -1,0 +1,61 @@
+"""A shop's API clients through the edge: place orders, then read them back (one write in four).
+
+Each user is a client with its own JWT; it places orders for a customer of its own and polls
+the orders it placed. A read of an order not yet processed answers 404 and counts as a success:
+commands are asynchronous (accepted with 202, projected when an order-service replica has
+written the event).
+"""
+
+import random
+import time
+
+from locust import FastHttpUser, between, task
+
+import _platform
+
+
+class OrderClientUser(FastHttpUser):
+    wait_time = between(0.05, 0.25)
+    # A client gives up on a stuck request well before nginx's 60 s upstream timeout.
+    network_timeout = 10.0
+    connection_timeout = 5.0
+    SKUS = [f"SKU-{n:03d}" for n in range(1, 51)]
+
+    def on_start(self):
+        options = self.environment.parsed_options
+        if options.edge_ca_file:
+            self.insecure = False
+            self.ssl_context_factory = _platform.ssl_context_factory(options.edge_ca_file)
+        self.customer_id = f"load-customer-{random.randrange(10**6):06d}"
+        self.token = _platform.mint_token(options.jwt_secret, self.customer_id)
+        self.token_minted = time.monotonic()
+        self.placed: list[str] = []
+
+    def headers(self) -> dict[str, str]:
+        if time.monotonic() - self.token_minted > _platform.TOKEN_TTL_S / 2:
+            self.token = _platform.mint_token(self.environment.parsed_options.jwt_secret, self.customer_id)
+            self.token_minted = time.monotonic()
+        return {"Authorization": f"Bearer {self.token}"}
+
+    @task(1)
+    def place_order(self):
+        items = [{"sku": sku, "quantity": random.randint(1, 5), "price": round(random.uniform(1, 200), 2)}
+                 for sku in random.sample(self.SKUS, random.randint(1, 3))]
+        with self.client.post("/orders", json={"customer_id": self.customer_id, "items": items},
+                              headers=self.headers(), name="POST /orders", catch_response=True) as response:
+            if response.status_code != 202:
+                response.failure(f"POST /orders answered {response.status_code}")
+                return
+            self.placed = (self.placed + [response.json()["order_id"]])[-20:]
+
+    @task(3)
+    def read_order(self):
+        if not self.placed:
+            return self.place_order()
+        order_id = random.choice(self.placed)
+        with self.client.get(f"/orders/{order_id}", headers=self.headers(), name="GET /orders/{id}",
+                             catch_response=True) as response:
+            if response.status_code in (200, 404):
+                response.success()
+            else:
+                response.failure(f"GET /orders/{{id}} answered {response.status_code}")
