@@ -41,7 +41,7 @@ def _options(parser):
                        help="CA/certificate to verify the edge's TLS with; unset: not verified")
     parser.add_argument("--max-fail-ratio", env_var="LOAD_MAX_FAIL_RATIO", type=float, default=0.01,
                        help="threshold: highest share of failed requests")
-    parser.add_argument("--max-p95-ms", env_var="LOAD_MAX_P95_MS", type=float, default=1500,
+    parser.add_argument("--max-p95-ms", env_var="LOAD_MAX_P95_MS", type=float, default=2000,
                        help="threshold: highest 95th percentile response time over all requests, ms")
     parser.add_argument("--min-rps", env_var="LOAD_MIN_RPS", type=float, default=20,
                        help="threshold: lowest mean requests per second over the run")
