@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup host-packages conformance test static images clean
+.PHONY: setup host-packages conformance test static images benchmark-load clean
 
 setup: $(VENV)/.installed host-packages
 
@@ -34,6 +34,13 @@ test: setup
 
 images: setup
 	$(BIN)/python -m fixtures.images
+
+# Locust vs wrk, and 1 vs 3 gateway replicas, on a stack of its own (figures, not a gate).
+benchmark-load: setup
+	@command -v wrk >/dev/null || { \
+		echo "setup: installing wrk (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python benchmarks/load_benchmark.py
 
 clean:
 	rm -rf $(VENV) reports/*.json reports/*.xml
