@@ -131,6 +131,9 @@ def _gate_on_thresholds(environment, **_kwargs):
     missed = []
     if not requests:
         missed.append("no request was made")
+    exceptions = list((environment.runner.exceptions if environment.runner else {}).values())
+    if exceptions:
+        missed.append(f"{sum(e['count'] for e in exceptions)} exception(s) in the scenario, e.g. {exceptions[0]['msg']}")
     if fail_ratio > options.max_fail_ratio:
         missed.append(f"fail ratio {fail_ratio:.4f} > {options.max_fail_ratio}")
     if p95 > options.max_p95_ms:

@@ -22,7 +22,7 @@ DROPPED = (ConnectionError, HTTPConnectionClosed, ssl.SSLEOFError, ssl.SSLZeroRe
 
 def _failure(name: str, response) -> str:
     if response.status_code == 0:
-        return f"{name}: no answer ({type(response.error).__name__})"
+        return f"{name}: no answer ({type(getattr(response, 'error', None)).__name__})"
     return f"{name} answered {response.status_code}"
 
 
@@ -60,7 +60,7 @@ class OrderClientUser(FastHttpUser):
         for attempt in (1, 2):
             with self.client.post("/orders", json=body, headers=headers, name="POST /orders",
                                   catch_response=True) as response:
-                if attempt == 1 and isinstance(response.error, DROPPED):
+                if attempt == 1 and isinstance(getattr(response, "error", None), DROPPED):
                     # The connection dropped with no answer at all: the edge closed an idle
                     # keep-alive connection as the command went out (an nginx reload does).
                     # Resent once with the same Idempotency-Key, as an HTTP client may do for
