@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # healthchecks, so three side by side finish far sooner on two cores.
 TEST_WORKERS ?= 3
 
-.PHONY: setup host-packages conformance test static images clean
+.PHONY: setup host-packages conformance test static images benchmark-load clean
 
 setup: $(VENV)/.installed host-packages
 
@@ -40,6 +40,13 @@ test: setup
 
 images: setup
 	$(BIN)/python -m fixtures.images
+
+# Locust vs wrk, and 1 vs 3 gateway replicas, on a stack of its own (figures, not a gate).
+benchmark-load: setup
+	@command -v wrk >/dev/null || { \
+		echo "setup: installing wrk (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python benchmarks/load_benchmark.py
 
 clean:
 	rm -rf $(VENV) reports/*.json reports/*.xml

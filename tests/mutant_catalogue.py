@@ -139,3 +139,27 @@ MUTANT_RUNS = [
         ("BACKUP-003", "BACKUP-005", "BACKUP-007", "BACKUP-008"),
     ),
 ]
+MUTANT_RUNS += [
+    MutantRun(
+        # The slow gateway misses LOAD-001's thresholds; shares (SCALE-001) and rotation after a
+        # scale-out (SCALE-003) fail for the single upstream whatever the latency; SCALE-002 for
+        # the lone consumer, however slowly its orders arrive.
+        "scale-single-upstream-single-consumer-slow-gateway",
+        (
+            "scale/nginx-single-upstream.yml",
+            "scale/order-service-single-replica.yml",
+            "scale/gateway-slow.yml",
+        ),
+        ("SCALE-001", "SCALE-002", "SCALE-003", "LOAD-001"),
+    ),
+    MutantRun(
+        # Without failover, scale-in (SCALE-004) and a killed replica (SCALE-005) fail requests
+        # on their own; the hung replica fails SCALE-001, which the run above fails otherwise.
+        "scale-edge-without-failover-hung-replica",
+        (
+            "scale/nginx-without-failover.yml",
+            "scale/gateway-one-replica-hangs.yml",
+        ),
+        ("SCALE-001", "SCALE-004", "SCALE-005"),
+    ),
+]

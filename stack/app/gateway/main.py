@@ -36,6 +36,11 @@ JWT_SECRET = os.environ["JWT_SECRET"]
 # development switch that turns authentication off (the conformance suite catches both).
 JWT_LEEWAY_SECONDS = float(os.environ.get("JWT_LEEWAY_SECONDS", "0"))
 AUTH_REQUIRED = os.environ.get("AUTH_REQUIRED", "true").lower() not in ("false", "0", "no")
+# Order ids of commands sent with an Idempotency-Key are derived from it (and the client's sub).
+IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c52c4-5a43-4c1e-9d7e-2f1f0c6a9b10")
+# A fault-injection knob for capacity drills (default off): every API request waits this long
+# before it is handled. /health is exempt, so a slowed replica stays in rotation.
+REQUEST_DELAY_SECONDS = float(os.environ.get("REQUEST_DELAY_SECONDS", "0"))
 
 log = logging.getLogger("api-gateway")
 
@@ -81,11 +86,18 @@ async def require_jwt(request, handler):
     if scheme.lower() != "bearer" or not token:
         return error(401, "missing bearer token", **{"WWW-Authenticate": "Bearer"})
     try:
-        jwt.decode(token, JWT_SECRET, algorithms=["HS256"], options={"require": ["exp"]},
-                   leeway=JWT_LEEWAY_SECONDS)
+        request["claims"] = jwt.decode(token, JWT_SECRET, algorithms=["HS256"], options={"require": ["exp"]},
+                                       leeway=JWT_LEEWAY_SECONDS)
     except jwt.InvalidTokenError as exc:
         return error(401, f"invalid token: {exc}",
                      **{"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    return await handler(request)
+
+
+@web.middleware
+async def injected_delay(request, handler):
+    if REQUEST_DELAY_SECONDS > 0 and not request.path.startswith("/health"):
+        await asyncio.sleep(REQUEST_DELAY_SECONDS)
     return await handler(request)
 
 
@@ -173,7 +185,11 @@ async def place_order(request):
     problem = validate_order(body)
     if problem:
         return error(400, problem)
-    order_id = str(uuid.uuid4())
+    # A client that resends a command (its connection dropped before an answer) sends the same
+    # Idempotency-Key: the same order id comes back, and the order service writes it once.
+    key = request.headers.get("Idempotency-Key", "")
+    subject = request.get("claims", {}).get("sub", "")
+    order_id = str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{subject}\n{key}") if key else uuid.uuid4())
     command = {
         "order_id": order_id,
         "customer_id": body["customer_id"],
@@ -252,7 +268,7 @@ async def open_clients(app):
 
 
 def create_app():
-    app = web.Application(middlewares=[access_log, require_jwt])
+    app = web.Application(middlewares=[access_log, injected_delay, require_jwt])
     app.on_response_prepare.append(add_replica_header)
     app.cleanup_ctx.append(open_clients)
     app.router.add_get("/health/live", live)

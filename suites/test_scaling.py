@@ -1,0 +1,170 @@
+"""Scaling: the edge spreads load over the gateway replicas, workers compete for commands, and
+the platform scales out, scales in and loses a replica under load without failing clients.
+
+Load comes from the load/ scenarios, run by the `load` fixture as a Locust child process; each
+run writes its CSV and HTML under reports/load/. Controls that put the stack under load hold it
+alone (`disruptive`): their figures are not skewed by other controls, and other controls'
+timeouts are not starved by theirs. Those that change the stack's shape restore it afterwards.
+"""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from fixtures.controls import control
+from fixtures.clients import mint_token
+
+SHARE_TOLERANCE = 0.10  # a replica's share may stray this far (absolute) from an even split
+ORDER_COUNT = 120
+
+
+def _uneven(result, replicas: list[str]) -> dict[str, str]:
+    even = 1 / len(replicas)
+    return {r: f"{100 * result.share(r):.1f}%" for r in replicas if abs(result.share(r) - even) > SHARE_TOLERANCE}
+
+
+def _shares(result, replicas: list[str]) -> str:
+    return ", ".join(f"{r} {100 * result.share(r):.1f}%" for r in replicas)
+
+
+@pytest.mark.disruptive
+@control("SCALE-001", severity="high", reference="seed 001 §Load Balancing; seed 002 §Scaling Strategy")
+def test_gateway_replicas_share_the_load_evenly(scaler, load, observed):
+    """Under steady load through nginx, each gateway replica serves within ±10 points of an even share.
+
+    Rationale: replicas behind a load balancer only add capacity if each one gets its part;
+    an upstream pinned to one replica, or a replica that accepts connections and never
+    answers, leaves the platform with less capacity than it declares. Shares are of every
+    request sent, so requests no replica answered count against the even split.
+    """
+    replicas = scaler.replicas()
+    result = load.run("scale-001-steady", users=30, seconds=15)
+    observed(f"{len(replicas)} replicas: {_shares(result, replicas)}; {result.summary()}")
+    assert result.requests > 0, f"the load run made no request: {result.output[-500:]}"
+    uneven = _uneven(result, replicas)
+    assert not uneven, (f"replicas outside {100 / len(replicas):.1f}% ± {100 * SHARE_TOLERANCE:.0f} points: {uneven} "
+                        f"({result.summary()})")
+
+
+@control("SCALE-002", severity="critical", reference="seed 000 §Horizontal Scaling; seed 001 §Message Bus Considerations")
+def test_order_commands_are_processed_once_by_competing_consumers(stack, gateway_as, pg, observed):
+    """N order commands are each processed exactly once, and every order-service replica takes part.
+
+    Rationale: order-service replicas are competing consumers of one queue (seed 000: "each
+    instance consumes from same queue"); a command processed twice double-books an order, one
+    never processed loses it, and a replica that takes no part is capacity that is not there.
+    """
+    replicas = sorted(c.id[:12] for c in stack.containers("order-service", include_stopped=False))
+    token = mint_token(stack.jwt_secret())
+
+    def place(index: int) -> str | None:
+        response = gateway_as(token).place_order(customer_id=f"scale-002-{index}")
+        return response.json()["order_id"] if response.status_code == 202 else None
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        placed = list(pool.map(place, range(ORDER_COUNT)))
+    accepted = [order_id for order_id in placed if order_id]
+    assert len(accepted) == ORDER_COUNT, f"only {len(accepted)} of {ORDER_COUNT} orders were accepted (202)"
+    deadline = time.monotonic() + 60
+    with pg() as connection:
+        while True:
+            rows = connection.execute(
+                "SELECT e.order_id::text, count(*), min(e.processed_by), count(o.order_id) "
+                "FROM events e LEFT JOIN orders o USING (order_id) WHERE e.order_id = ANY(%s::uuid[]) "
+                "GROUP BY e.order_id", (accepted,)).fetchall()
+            if len(rows) == ORDER_COUNT or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    per_replica: dict[str, int] = {}
+    for _, _, processed_by, _ in rows:
+        per_replica[processed_by] = per_replica.get(processed_by, 0) + 1
+    observed(f"{len(rows)} of {ORDER_COUNT} orders processed; per order-service replica: {per_replica}")
+    assert len(rows) == ORDER_COUNT, f"{ORDER_COUNT - len(rows)} of {ORDER_COUNT} accepted orders never processed in 60 s"
+    twice = [order_id for order_id, events, _, projected in rows if events != 1 or projected != 1]
+    assert not twice, f"orders not recorded exactly once (events, projection rows): {twice[:5]}"
+    assert len(replicas) >= 2, (f"{len(replicas)} order-service replica(s) running: competing consumers need "
+                                f"at least 2")
+    idle = [r for r in replicas if r not in per_replica]
+    assert not idle, f"order-service replicas that processed none of {ORDER_COUNT} orders: {idle} ({per_replica})"
+
+
+@pytest.mark.disruptive
+@control("SCALE-003", severity="high", reference="seed 001 §Horizontal Scaling; seed 001 §Load Balancing")
+def test_scaling_the_gateway_out_under_load_fails_no_request(scaler, load, observed):
+    """Scaling api-gateway 3→5 under load (then `nginx -s reload`) fails no request and puts the new replicas in rotation.
+
+    Rationale: scaling out is what an operator does when load rises (`docker compose up -d
+    --scale api-gateway=N`, seed 001); it must not fail the clients already there, and the
+    new replicas must take traffic once the edge reloads, or the scale-out bought nothing.
+    """
+    with scaler.restoring():
+        before = scaler.replicas()
+        run = load.start("scale-003-scale-out", users=30, seconds=120)
+        run.under_way(3)
+        started = time.monotonic()
+        scaler.scale("api-gateway", len(before) + 2)
+        scaler.reload_edge()
+        scaled_in_s = time.monotonic() - started
+        time.sleep(5)
+        during = run.stop()
+        replicas = scaler.replicas()
+        after = load.run("scale-003-after", users=30, seconds=8)
+    new = [r for r in replicas if r not in before]
+    observed(f"{len(before)}→{len(replicas)} replicas, scaled and reloaded in {scaled_in_s:.0f}s; during: "
+             f"{during.summary()}; after: {_shares(after, replicas)}")
+    assert during.requests > 0, f"the load run made no request: {during.output[-500:]}"
+    assert during.failures == 0, f"{during.failures} request(s) failed while scaling out ({during.summary()})"
+    assert len(new) == 2, f"expected 2 new replicas, found {new} (before {before}, after {replicas})"
+    idle = {r: f"{100 * after.share(r):.1f}%" for r in new if after.share(r) < 0.5 / len(replicas)}
+    assert not idle, f"new replicas not in rotation after the reload (share below half of even): {idle}"
+
+
+@pytest.mark.disruptive
+@control("SCALE-004", severity="high", reference="seed 001 §Horizontal Scaling; seed 001 §Load Balancing")
+def test_scaling_the_gateway_in_under_load_fails_at_most_one_percent(scaler, load, observed):
+    """Scaling api-gateway 5→3 under load (then `nginx -s reload`) fails at most 1% of requests.
+
+    Rationale: scaling in after a peak removes replicas that hold connections; the edge must
+    move their traffic to the others instead of handing clients errors.
+    """
+    declared = scaler.stack.model.replicas("api-gateway")
+    with scaler.restoring():
+        scaler.scale("api-gateway", declared + 2)
+        scaler.reload_edge()
+        run = load.start("scale-004-scale-in", users=30, seconds=120)
+        run.under_way(4)
+        scaler.scale("api-gateway", declared)
+        scaler.reload_edge()
+        time.sleep(5)
+        during = run.stop()
+        replicas = scaler.replicas()
+    observed(f"{declared + 2}→{len(replicas)} replicas under load: {during.summary()}")
+    assert during.requests > 0, f"the load run made no request: {during.output[-500:]}"
+    assert during.fail_ratio <= 0.01, f"{100 * during.fail_ratio:.2f}% of requests failed while scaling in ({during.summary()})"
+
+
+@pytest.mark.disruptive
+@control("SCALE-005", severity="critical", reference="seed 001 §Load Balancing; seed 001 §Health Checks")
+def test_losing_a_gateway_replica_under_load_fails_at_most_one_percent(scaler, load, observed):
+    """Killing one gateway replica under load fails at most 1% of requests, and the survivors take its share.
+
+    Rationale: a replica crashes without warning (SIGKILL, OOM); the edge must fail over to
+    the survivors, which then carry the load between them evenly. Failed means any answer
+    but 2xx, other than a 404 for an order not yet processed.
+    """
+    with scaler.restoring():
+        run = load.start("scale-005-kill", users=30, seconds=120)
+        run.under_way(3)
+        victim = scaler.kill("api-gateway", replica=1)
+        time.sleep(10)
+        during = run.stop()
+        survivors = scaler.replicas()
+        after = load.run("scale-005-survivors", users=30, seconds=8)
+    observed(f"killed {victim}; during: {during.summary()}; after, survivors: {_shares(after, survivors)}")
+    assert during.requests > 0, f"the load run made no request: {during.output[-500:]}"
+    assert during.fail_ratio <= 0.01, (f"{100 * during.fail_ratio:.2f}% of requests failed after replica {victim} "
+                                       f"was killed ({during.summary()})")
+    uneven = _uneven(after, survivors)
+    assert not uneven, (f"survivors outside {100 / len(survivors):.1f}% ± {100 * SHARE_TOLERANCE:.0f} points after "
+                        f"{victim} was killed: {uneven} ({after.summary()})")

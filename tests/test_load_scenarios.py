@@ -1,0 +1,89 @@
+"""`locust -f load/ --headless` against a kept reference stack, as load/README.md tells users to run it.
+
+One bring-up (a suite run of one control with --keep-stack), then bounded Locust runs: thresholds
+met (exit 0, CSV + HTML + replica shares under the output prefix), thresholds missed (exit 1),
+and distributed mode (--processes) aggregating the workers' figures on the master.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fixtures import secrets
+from tests.suite_runner import ROOT, objects_of_ours, run_suite
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def kept_stack(tmp_path_factory):
+    """(edge url, environment for locust) of a reference stack kept running for this module."""
+    chosen = secrets.generate({})
+    port = _free_port()
+    env_backup = dict(os.environ)
+    os.environ.update(chosen, EDGE_HTTPS_PORT=str(port))  # the harness keeps caller-set values
+    try:
+        reports = tmp_path_factory.mktemp("reports")
+        result = run_suite(reports, "suites/test_health.py", "-n", "0", "-k", "every_container_is_running",
+                           "--keep-stack")
+    finally:
+        os.environ.clear()
+        os.environ.update(env_backup)
+    project = result.project
+    try:
+        assert result.returncode == 0, result.output[-3000:]
+        ca_file = next(Path("/tmp").glob(f"{project}-*/tls/server.crt"))
+        yield f"https://127.0.0.1:{port}", {"JWT_SECRET": chosen["JWT_SECRET"], "EDGE_CA_FILE": str(ca_file)}
+    finally:
+        subprocess.run([sys.executable, "-m", "fixtures.cleanup", project], cwd=ROOT, capture_output=True)
+        for run_dir in Path("/tmp").glob(f"{project}-*"):
+            subprocess.run(["rm", "-rf", str(run_dir)])
+        assert objects_of_ours(project) == []
+
+
+def _locust(edge_url: str, env: dict, prefix: Path, *args: str, extra_env: dict | None = None):
+    command = [sys.executable, "-m", "locust", "-f", "load/", "--headless", "-H", edge_url,
+               "--csv", str(prefix), "--html", f"{prefix}.html", "--only-summary", *args]
+    return subprocess.run(command, cwd=ROOT, env={**os.environ, **env, **(extra_env or {})}, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.bringup
+def test_headless_run_writes_reports_and_exits_0_when_thresholds_hold(kept_stack, tmp_path):
+    edge_url, env = kept_stack
+    prefix = tmp_path / "order_mix"
+    result = _locust(edge_url, env, prefix, "-u", "50", "-r", "10", "-t", "15s")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for suffix in ("_stats.csv", "_stats_history.csv", "_failures.csv", ".html", "_replica_shares.json"):
+        assert Path(f"{prefix}{suffix}").exists(), f"no {prefix.name}{suffix}"
+    shares = json.loads(Path(f"{prefix}_replica_shares.json").read_text())
+    assert len([r for r in shares if r != "(no answer)"]) == 3, shares
+    assert env["JWT_SECRET"] not in result.stdout + result.stderr
+
+
+@pytest.mark.bringup
+def test_headless_run_exits_1_when_a_threshold_is_missed(kept_stack, tmp_path):
+    edge_url, env = kept_stack
+    result = _locust(edge_url, env, tmp_path / "order_mix", "-u", "5", "-r", "5", "-t", "3s",
+                     extra_env={"LOAD_MIN_RPS": "1000000"})
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "thresholds missed" in result.stderr and "rps <" in result.stderr
+
+
+@pytest.mark.bringup
+def test_distributed_run_aggregates_workers(kept_stack, tmp_path):
+    edge_url, env = kept_stack
+    prefix = tmp_path / "order_mix"
+    result = _locust(edge_url, env, prefix, "--processes", "2", "-u", "20", "-r", "20", "-t", "6s")
+    assert result.returncode == 0, result.stderr[-3000:]
+    verdict = json.loads(Path(f"{prefix}_verdict.json").read_text())
+    assert sum(verdict["replica_shares"].values()) == verdict["requests"] > 0, verdict
