@@ -10,8 +10,21 @@ from tests.suite_runner import MUTANTS_DIR, ROOT, objects_of_ours, run_suite
 CONTROL_DECORATOR = re.compile(r'@control\(\s*"([A-Z]+-\d{3})"')
 
 
+def _control_files() -> dict[str, str]:
+    """control id -> the suites/ file (chapter) that defines it."""
+    return {m: f"suites/{path.name}" for path in (ROOT / "suites").glob("test_*.py")
+            for m in CONTROL_DECORATOR.findall(path.read_text())}
+
+
 def _suite_control_ids() -> set[str]:
-    return {m for path in (ROOT / "suites").glob("test_*.py") for m in CONTROL_DECORATOR.findall(path.read_text())}
+    return set(_control_files())
+
+
+def _chapters_of(run) -> list[str]:
+    # A live mutant is judged by the chapters its controls live in: the others (backup round
+    # trips, scaling under load) would only add minutes to every bring-up.
+    files = _control_files()
+    return sorted({files[control_id] for control_id in run.must_fail})
 
 
 def test_every_control_has_a_mutant():
@@ -40,7 +53,7 @@ def test_static_mutant_fails_its_controls(run, reports_dir):
 @pytest.mark.bringup
 @pytest.mark.parametrize("run", [r for r in MUTANT_RUNS if r.live], ids=lambda r: r.name)
 def test_live_mutant_fails_its_controls(run, reports_dir):
-    result = run_suite(reports_dir, "-n", "2", *_override_args(run))
+    result = run_suite(reports_dir, "-n", "2", *_override_args(run), *_chapters_of(run))
     statuses = {c: result.status_of(c) for c in run.must_fail}
     assert statuses == {c: "failed" for c in run.must_fail}, f"{statuses}\n{result.output[-3000:]}"
     assert result.returncode == 1
@@ -49,7 +62,8 @@ def test_live_mutant_fails_its_controls(run, reports_dir):
 
 @pytest.mark.bringup
 def test_a_stack_without_a_broker_healthcheck_fails_the_full_run(reports_dir):
-    result = run_suite(reports_dir, "-n", "2", "--stack-override", str(MUTANTS_DIR / "health/rabbitmq-healthcheck-disabled.yml"))
+    result = run_suite(reports_dir, "-n", "2", "--stack-override", str(MUTANTS_DIR / "health/rabbitmq-healthcheck-disabled.yml"),
+                       "suites/test_health.py", "suites/test_config.py")
     assert result.returncode != 0
     assert result.status_of("HEALTH-001") == "failed"
     assert objects_of_ours(result.project) == []
