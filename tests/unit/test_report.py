@@ -72,3 +72,11 @@ def test_what_a_control_observed_is_its_message_when_it_passes_and_follows_a_fai
     messages = {e["id"]: e["message"] for e in report.finish()}
     assert messages["HEALTH-002"] == "frontend→postgres:5432 ✓ closed"
     assert messages["HEALTH-003"] == "the edge reaches it; observed: database→postgres:5432 ✓ open"
+
+
+def test_a_control_that_cannot_apply_is_not_applicable_with_its_reason():
+    report = ControlReport()
+    report.add(_report("suites/test_credentials.py::test_x", "setup", "skipped",
+                       longrepr=("f.py", 1, "Skipped: not applicable: the platform has no broker")))
+    (entry,) = report.finish()
+    assert (entry["status"], entry["message"]) == ("not_applicable", "the platform has no broker")
