@@ -25,6 +25,13 @@ def pytest_addoption(parser):
         help="compose override layered on the stack file, like docker compose -f a -f b (repeatable)",
     )
     group.addoption(
+        "--platform",
+        default=None,
+        metavar="FILE",
+        help="platform description (roles, clients, app contract: docs/platform.md) over the compose file's "
+        "x-conformance key; without either, roles are inferred from images, commands and ports",
+    )
+    group.addoption(
         "--target",
         choices=("compose", "existing", "static"),
         default="compose",
@@ -47,7 +54,7 @@ def pytest_addoption(parser):
         "--reports-dir",
         default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "reports"),
         metavar="DIR",
-        help="where conformance.json is written (default: reports/ in the repo)",
+        help="where conformance.json, junit.xml and report.html are written (default: reports/ in the repo)",
     )
     group.addoption(
         "--up-timeout",

@@ -1,39 +1,89 @@
 """Config: what the compose files declare, judged on the resolved model without a bring-up."""
 
 import re
+import shlex
+from pathlib import Path
 
+from fixtures.applicability import not_applicable
 from fixtures.controls import control
-from fixtures.policy import EDGE_SERVICES, SENSITIVE_HOST_PATHS, is_loopback
-# Where each data service keeps its state (seed 003 §Data Persistence, official images' paths).
-DATA_PATHS = {"postgres": "/var/lib/postgresql/data", "rabbitmq": "/var/lib/rabbitmq", "redis": "/data"}
+from fixtures.platform.adapters import postgres
+from fixtures.platform.technologies import data_path
+from fixtures.policy import SENSITIVE_HOST_PATHS, is_loopback
+from fixtures.stack import command_words, environment_mapping
+
 SECRET_NAME = re.compile(r"(PASS(WORD)?|SECRET|TOKEN|AUTH|API_?KEY|PRIVATE_?KEY|CREDENTIALS?)$", re.IGNORECASE)
-SECRET_FLAGS = ("--requirepass", "--masterauth", "--password")
+# Command-line options that take a password: servers' (--requirepass), and redis-cli's -a.
+SECRET_FLAGS = ("--requirepass", "--masterauth", "--password", "--pass")
 URL_WITH_PASSWORD = re.compile(r"://[^/:@\s]*:([^@\s]+)@")
+# `${VAR:-fallback}` / `${VAR-fallback}`: the fallback is written into the file.
+FALLBACK = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^}]+)\}")
+SHELL_ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.+)$")
 HOST_NAMESPACES = {"network_mode": "network", "pid": "pid", "ipc": "ipc", "uts": "uts", "userns_mode": "userns"}
 
 
-def _is_literal(value: str) -> bool:
-    """A value written into the file, not a ${VAR} reference resolved from the environment."""
-    return bool(value) and "${" not in value and not value.startswith("$")
+def _written_secret(value: str) -> str | None:
+    """How a value carries a secret written into the file: "literal", "fallback", or None (from the environment)."""
+    if not value:
+        return None
+    if FALLBACK.search(value):
+        return "fallback"
+    return "literal" if "${" not in value and not value.startswith("$") else None
+
+
+def _words(command) -> list[str]:
+    """A command or healthcheck as words, shell strings split the way the shell would."""
+    words = []
+    for part in command_words(command):
+        try:
+            words += shlex.split(part) if " " in part else [part]
+        except ValueError:
+            words += part.split()
+    return [w for w in words if w not in ("CMD", "CMD-SHELL")]
+
+
+def _secrets_in_words(name: str, where: str, words: list[str]) -> list[str]:
+    found = []
+    flags = SECRET_FLAGS + (("-a",) if "redis-cli" in words else ())
+    for flag, value in zip(words, words[1:]):
+        if flag in flags and (kind := _written_secret(value)):
+            found.append(f"{name}: {where} {flag} ({kind})")
+    for word in words:
+        assignment = SHELL_ASSIGNMENT.match(word)
+        if assignment and SECRET_NAME.search(assignment.group(1)) and (kind := _written_secret(assignment.group(2))):
+            found.append(f"{name}: {where} {assignment.group(1)}= ({kind})")
+        # Redis ACL rules: ">password" adds a password to a user.
+        if word.startswith(">") and (kind := _written_secret(word[1:])):
+            found.append(f"{name}: {where} ACL password ({kind})")
+    return found
 
 
 def _secret_literals(name: str, service: dict) -> list[str]:
     found = []
-    for key, value in (service.get("environment") or {}).items():
-        value = "" if value is None else str(value)
+    for key, value in environment_mapping(service.get("environment")).items():
         password = URL_WITH_PASSWORD.search(value)
-        if SECRET_NAME.search(key) and _is_literal(value):
-            found.append(f"{name}: environment {key}")
-        elif password and _is_literal(password.group(1)):
-            found.append(f"{name}: environment {key} embeds a password in its URL")
-    command = service.get("command") or []
-    command = command.split() if isinstance(command, str) else [str(part) for part in command]
-    for flag, value in zip(command, command[1:]):
-        if flag in SECRET_FLAGS and _is_literal(value):
-            found.append(f"{name}: command {flag}")
-    # Redis ACL rules in the command: ">password" adds a password to a user.
-    found += [f"{name}: command ACL password" for part in command if part.startswith(">") and _is_literal(part[1:])]
+        if SECRET_NAME.search(key) and (kind := _written_secret(value)):
+            found.append(f"{name}: environment {key} ({kind})")
+        elif password and (kind := _written_secret(password.group(1))):
+            found.append(f"{name}: environment {key} embeds a password in its URL ({kind})")
+    found += _secrets_in_words(name, "command", _words(service.get("command")))
+    found += _secrets_in_words(name, "healthcheck", _words((service.get("healthcheck") or {}).get("test")))
     return found
+
+
+def _empty_secrets(name: str, service: dict) -> list[str]:
+    """Secret variables that resolved to nothing: compose's "variable is not set. Defaulting to a blank string"."""
+    return [f"{name}: environment {key} is empty (a variable that is not set?)"
+            for key, value in environment_mapping(service.get("environment")).items()
+            if SECRET_NAME.search(key) and not value]
+
+
+def _from_line(build: dict) -> str:
+    dockerfile = Path(build.get("context") or ".") / (build.get("dockerfile") or "Dockerfile")
+    try:
+        lines = dockerfile.read_text(errors="replace").splitlines()
+    except OSError:
+        return f"{dockerfile.name} unreadable"
+    return next((line.strip() for line in lines if line.strip().upper().startswith("FROM ")), "no FROM line")
 
 
 @control("CONFIG-001", severity="medium", reference="seed 001 §Resource Limits; seed 000 §Best Practices 2")
@@ -73,30 +123,51 @@ def test_every_image_is_pinned(compose_model):
             continue
         last = image.rsplit("/", 1)[-1]
         tag = last.split(":", 1)[1] if ":" in last else ""
-        if not image or not tag or tag == "latest":
+        if not image and service.get("build"):
+            floating.append(f"{name} (built, no image: name it `image: {name}:<version>` and pin its Dockerfile's "
+                            f"base, now `{_from_line(service['build'])}`)")
+        elif not image or not tag or tag == "latest":
             floating.append(f"{name} ({image or 'no image'})")
     assert not floating, f"images not pinned: {', '.join(floating)}"
 
 
 @control("CONFIG-004", severity="critical", reference="seed 000 §Best Practices 4; seed 001 §Change Default Credentials")
 def test_no_secret_is_written_in_the_compose_files(compose_model):
-    """No password, token or key is written literally in the compose files; they come from the environment.
+    """No password, token or key is written in the compose files, nor left empty; they come from the environment.
 
     Rationale: the seeds' dev defaults (admin123, redis123, dev-secret-key-change-in-production)
-    live in compose files; "Never commit secrets to repository".
+    live in compose files; "Never commit secrets to repository". A fallback (`${PASS:-admin123}`)
+    is a committed secret too, and so is one on a command or healthcheck line (`redis-cli -a`);
+    a secret variable that resolves to nothing leaves a service with no password at all.
     """
     literals = [found for name, service in sorted(compose_model.written_services.items())
                 for found in _secret_literals(name, service)]
-    assert not literals, f"secrets written literally: {'; '.join(literals)}"
+    literals += [found for name, service in sorted(compose_model.services.items())
+                 for found in _empty_secrets(name, service)]
+    assert not literals, f"secrets written in the files or empty: {'; '.join(literals)}"
+
+
+def _data_directories(compose_model, platform) -> dict[str, str]:
+    """Each data service -> where its technology keeps state (PostgreSQL: PGDATA if set)."""
+    found = {}
+    for role in platform.data_roles:
+        technology = platform.technology(role)
+        for name in platform.services_of(role):
+            path = (postgres.data_directory(compose_model.environment(name)) if technology == "postgres"
+                    else data_path(technology))
+            if path:
+                found[name] = path
+    return found
 
 
 @control("CONFIG-005", severity="high", reference="seed 003 §Data Persistence; seed 001 §Data Persistence")
-def test_data_services_keep_data_on_named_volumes(compose_model):
-    """PostgreSQL, RabbitMQ and Redis keep their data directory on a named volume."""
+def test_data_services_keep_data_on_named_volumes(compose_model, platform):
+    """Every data service (event store, cache, broker, search) keeps its data directory on a named volume."""
+    directories = _data_directories(compose_model, platform)
+    if not directories:
+        not_applicable("the platform has no data service whose technology keeps its data in a known directory")
     problems = []
-    for name, path in DATA_PATHS.items():
-        if name not in compose_model.services:
-            continue
+    for name, path in sorted(directories.items()):
         service = compose_model.service(name)
         mounts = [m for m in service.get("volumes") or [] if m.get("target") == path]
         if any(str(t).split(":")[0] == path for t in service.get("tmpfs") or []):
@@ -148,8 +219,10 @@ def test_published_ports_bind_to_loopback(compose_model):
 
 
 @control("CONFIG-010", severity="high", reference="seed 001 §Network Isolation; seed 002 §Network Security")
-def test_only_the_edge_publishes_ports(compose_model):
-    """Only the edge (nginx) publishes host ports; data services, broker and gateways stay internal."""
+def test_only_the_edge_publishes_ports(compose_model, platform):
+    """Only the edge publishes host ports; data services, broker and gateways stay internal."""
     publishing = sorted(name for name, service in compose_model.services.items()
-                        if service.get("ports") and name not in EDGE_SERVICES)
-    assert not publishing, f"non-edge services publish ports: {', '.join(publishing)}"
+                        if service.get("ports") and name not in platform.edge_services)
+    edge = (f"the edge is {', '.join(sorted(platform.edge_services))}" if platform.has("edge") else
+            "the platform has no edge: declare the service that faces clients as `edge` under x-conformance roles")
+    assert not publishing, f"non-edge services publish ports: {', '.join(publishing)} ({edge})"

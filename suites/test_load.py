@@ -6,7 +6,8 @@ from fixtures.controls import control
 
 
 @pytest.mark.disruptive
-@control("LOAD-001", severity="high", reference="seed 001 §Horizontal Scaling; seed 002 §Scaling Strategy")
+@control("LOAD-001", severity="high", reference="seed 001 §Horizontal Scaling; seed 002 §Scaling Strategy",
+         needs=("edge", "gateway", "app:orders"))
 def test_default_scenario_meets_its_thresholds(load, observed):
     """The default load scenario (order_mix) meets its fail-ratio, p95 and rps thresholds for a bounded run.
 

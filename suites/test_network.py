@@ -6,31 +6,39 @@ every service port; the matrix they produce (reports/network-matrix.md, and each
 observed message) is judged here against that intent.
 """
 
-import pytest
-
+from fixtures.applicability import not_applicable
 from fixtures.controls import control
-from fixtures.policy import DATA_SERVICE_CLIENTS, EDGE_SERVICES, SERVICE_PORTS, is_loopback
+from fixtures.policy import is_loopback
 
 ISOLATION = "seed 001 §Network Isolation; seed 002 §Network Security"
-DATA_PORTS = {port for service in DATA_SERVICE_CLIENTS for port in SERVICE_PORTS[service]}
 
 
 def _data_services(reachability) -> list[str]:
-    return sorted(set(DATA_SERVICE_CLIENTS) & set(reachability.ports))
+    """The services of the platform's data roles (event store, cache, broker, search) that listen somewhere."""
+    services = sorted(set(reachability.platform.data_service_clients()) & set(reachability.ports))
+    if not services:
+        not_applicable("the platform has no data service (event store, cache, broker or search)")
+    return services
 
 
-@control("NET-001", severity="critical", reference=ISOLATION)
+def _data_ports(reachability) -> set[int]:
+    return {port for service in reachability.platform.data_service_clients() for port in reachability.ports.get(service, ())}
+
+
+@control("NET-001", severity="critical", reference=ISOLATION, needs=("edge",))
 def test_the_edge_cannot_reach_data_services(reachability, observed):
-    """The edge (nginx) reaches no port of PostgreSQL, Redis or RabbitMQ from any network it joins.
+    """The edge reaches no port of a data service (event store, cache, broker) from any network it joins.
 
     Rationale: the edge faces clients; one network too many on it gives a compromised nginx
     a direct line to the event store, the cache and the broker.
     """
-    edge_networks = [n for n in reachability.networks if reachability.members(n) & EDGE_SERVICES]
+    edge = reachability.platform.edge_services
+    data_services = _data_services(reachability)
+    edge_networks = [n for n in reachability.networks if reachability.members(n) & edge]
     if not edge_networks:
-        pytest.skip("no edge service (nginx) is attached to a stack network")
+        not_applicable(f"the edge ({', '.join(sorted(edge))}) joins no stack network")
     cells = {f"{network}→{service}:{port}": reachability.tcp[network, service, port]
-             for network in edge_networks for service in _data_services(reachability)
+             for network in edge_networks for service in data_services
              for port in reachability.ports[service]}
     observed(f"the edge joins {', '.join(edge_networks)}: {reachability.describe(cells)}")
     reached = [label for label, cell in cells.items() if cell.observed]
@@ -39,18 +47,20 @@ def test_the_edge_cannot_reach_data_services(reachability, observed):
 
 @control("NET-002", severity="high", reference=ISOLATION)
 def test_data_services_are_reachable_only_from_their_clients(reachability, observed):
-    """PostgreSQL, Redis and RabbitMQ are reachable only from the services that need them.
+    """Every data service is reachable only from the services of the roles that are its clients.
 
-    Rationale: the gateway uses all three, the order-service the event store and the broker;
-    any other service that can connect to one of them is an attack path nothing needs. A
-    data service that answers on no network at all fails too: the probe could not judge it.
+    Rationale: on the reference platform the gateway uses all three data services, the workers
+    the event store and the broker (x-conformance `clients:`); any other service that can
+    connect to one of them is an attack path nothing needs. A data service that answers on no
+    network at all fails too: the probe could not judge it.
     """
+    allowed = reachability.platform.data_service_clients()
     reached_from, problems = [], []
     for service in _data_services(reachability):
         clients = reachability.clients_of(service)
         reached_from.append(f"{service} from {', '.join(sorted(clients)) or 'nowhere'}")
         problems += [f"{service} is reachable from {client} (over {', '.join(sorted(networks))})"
-                     for client, networks in sorted(clients.items()) if client not in DATA_SERVICE_CLIENTS[service]]
+                     for client, networks in sorted(clients.items()) if client not in allowed[service]]
         if not any(reachability.tcp[n, service, p].observed for n in reachability.networks
                    for p in reachability.ports[service]):
             problems.append(f"{service} answered on no network")
@@ -67,8 +77,9 @@ def test_data_networks_are_internal_with_no_route_out(reachability, observed):
     sentinel of ours outside the stack, which the networks with a route out must reach, or
     its absence on the others would prove nothing.
     """
+    data_services = set(reachability.platform.data_service_clients())
     guarded = [n for n in reachability.networks
-               if reachability.members(n) & set(DATA_SERVICE_CLIENTS) or reachability.declared_internal(n)]
+               if reachability.members(n) & data_services or reachability.declared_internal(n)]
     problems = [f"{n} is not internal" for n in guarded if not reachability.internal(n)]
     problems += [f"{n} has a route out" for n in guarded if reachability.route_out[n].observed]
     open_networks = [n for n in reachability.networks if not reachability.internal(n)]
@@ -83,27 +94,29 @@ def test_data_networks_are_internal_with_no_route_out(reachability, observed):
 
 @control("NET-004", severity="critical", reference=f"{ISOLATION}; seed 002 §Docker Compose Configuration")
 def test_no_data_port_or_admin_ui_is_published(reachability, observed):
-    """No port of PostgreSQL, Redis or RabbitMQ, the management UI (15672) included, is published on the host.
+    """No port of a data service, RabbitMQ's management UI (15672) included, is published on the host.
 
     Rationale: seed 002's compose file publishes 5432 and 6379 on every interface; a port
     published "for debugging" outlives the debugging, even on loopback. A port declared on a
     container that joins only internal networks counts: Docker binds it once it joins another.
     """
-    published = [str(b) for b in reachability.bindings if b.service in DATA_SERVICE_CLIENTS or b.port in DATA_PORTS]
+    data_services, data_ports = set(_data_services(reachability)), _data_ports(reachability)
+    published = [str(b) for b in reachability.bindings if b.service in data_services or b.port in data_ports]
     observed(f"host port bindings: {', '.join(map(str, reachability.bindings)) or 'none'}")
     assert not published, f"published on the host: {', '.join(published)}\n{reachability.markdown()}"
 
 
-@control("NET-005", severity="high", reference=f"{ISOLATION}; CIS Docker 1.6.0 5.14")
+@control("NET-005", severity="high", reference=f"{ISOLATION}; CIS Docker 1.6.0 5.14", needs=("edge",))
 def test_only_the_edge_publishes_on_loopback_and_answers(reachability, observed):
     """The stack's host ports are exactly the edge's, each bound to loopback and answering there."""
+    edge = reachability.platform.edge_services
     problems = []
     for binding in reachability.bindings:
-        faults = [fault for fault, found in (("not the edge's", binding.service not in EDGE_SERVICES),
+        faults = [fault for fault, found in (("not the edge's", binding.service not in edge),
                                              ("not on loopback", not is_loopback(binding.host_ip)),
                                              ("no answer on loopback", not binding.answered)) if found]
         problems += [f"{binding}: {', '.join(faults)}"] if faults else []
-    if not any(b.service in EDGE_SERVICES for b in reachability.bindings):
+    if not any(b.service in edge for b in reachability.bindings):
         problems.append("the edge publishes no port")
     observed(f"host port bindings: {', '.join(map(str, reachability.bindings)) or 'none'}")
     assert not problems, f"{'; '.join(problems)}\n{reachability.markdown()}"

@@ -29,9 +29,10 @@ def _shares(result, replicas: list[str]) -> str:
 
 
 @pytest.mark.disruptive
-@control("SCALE-001", severity="high", reference="seed 001 §Load Balancing; seed 002 §Scaling Strategy")
+@control("SCALE-001", severity="high", reference="seed 001 §Load Balancing; seed 002 §Scaling Strategy",
+         needs=("edge", "gateway", "app:orders"))
 def test_gateway_replicas_share_the_load_evenly(scaler, load, observed):
-    """Under steady load through nginx, each gateway replica serves within ±10 points of an even share.
+    """Under steady load through the edge, each gateway replica serves within ±10 points of an even share.
 
     Rationale: replicas behind a load balancer only add capacity if each one gets its part;
     an upstream pinned to one replica, or a replica that accepts connections and never
@@ -47,15 +48,16 @@ def test_gateway_replicas_share_the_load_evenly(scaler, load, observed):
                         f"({result.summary()})")
 
 
-@control("SCALE-002", severity="critical", reference="seed 000 §Horizontal Scaling; seed 001 §Message Bus Considerations")
-def test_order_commands_are_processed_once_by_competing_consumers(stack, gateway_as, pg, observed):
-    """N order commands are each processed exactly once, and every order-service replica takes part.
+@control("SCALE-002", severity="critical", reference="seed 000 §Horizontal Scaling; seed 001 §Message Bus Considerations",
+         needs=("edge", "gateway", "worker", "broker", "event_store:postgres", "app:orders"))
+def test_order_commands_are_processed_once_by_competing_consumers(stack, gateway_as, pg, platform, observed):
+    """N order commands are each processed exactly once, and every worker replica takes part.
 
     Rationale: order-service replicas are competing consumers of one queue (seed 000: "each
     instance consumes from same queue"); a command processed twice double-books an order, one
     never processed loses it, and a replica that takes no part is capacity that is not there.
     """
-    replicas = sorted(c.id[:12] for c in stack.containers("order-service", include_stopped=False))
+    replicas = sorted(c.id[:12] for c in stack.containers(platform.service("worker"), include_stopped=False))
     token = mint_token(stack.jwt_secret())
 
     def place(index: int) -> str | None:
@@ -79,20 +81,21 @@ def test_order_commands_are_processed_once_by_competing_consumers(stack, gateway
     per_replica: dict[str, int] = {}
     for _, _, processed_by, _ in rows:
         per_replica[processed_by] = per_replica.get(processed_by, 0) + 1
-    observed(f"{len(rows)} of {ORDER_COUNT} orders processed; per order-service replica: {per_replica}")
+    observed(f"{len(rows)} of {ORDER_COUNT} orders processed; per worker replica: {per_replica}")
     assert len(rows) == ORDER_COUNT, f"{ORDER_COUNT - len(rows)} of {ORDER_COUNT} accepted orders never processed in 60 s"
     twice = [order_id for order_id, events, _, projected in rows if events != 1 or projected != 1]
     assert not twice, f"orders not recorded exactly once (events, projection rows): {twice[:5]}"
-    assert len(replicas) >= 2, (f"{len(replicas)} order-service replica(s) running: competing consumers need "
+    assert len(replicas) >= 2, (f"{len(replicas)} worker replica(s) running: competing consumers need "
                                 f"at least 2")
     idle = [r for r in replicas if r not in per_replica]
-    assert not idle, f"order-service replicas that processed none of {ORDER_COUNT} orders: {idle} ({per_replica})"
+    assert not idle, f"worker replicas that processed none of {ORDER_COUNT} orders: {idle} ({per_replica})"
 
 
 @pytest.mark.disruptive
-@control("SCALE-003", severity="high", reference="seed 001 §Horizontal Scaling; seed 001 §Load Balancing")
+@control("SCALE-003", severity="high", reference="seed 001 §Horizontal Scaling; seed 001 §Load Balancing",
+         needs=("edge", "gateway", "app:orders"))
 def test_scaling_the_gateway_out_under_load_fails_no_request(scaler, load, observed):
-    """Scaling api-gateway 3→5 under load (then `nginx -s reload`) fails no request and puts the new replicas in rotation.
+    """Scaling the gateway 3→5 under load (then the edge reloads) fails no request and puts the new replicas in rotation.
 
     Rationale: scaling out is what an operator does when load rises (`docker compose up -d
     --scale api-gateway=N`, seed 001); it must not fail the clients already there, and the
@@ -103,7 +106,7 @@ def test_scaling_the_gateway_out_under_load_fails_no_request(scaler, load, obser
         run = load.start("scale-003-scale-out", users=30, seconds=120)
         run.under_way(3)
         started = time.monotonic()
-        scaler.scale("api-gateway", len(before) + 2)
+        scaler.scale(scaler.gateway, len(before) + 2)
         scaler.reload_edge()
         scaled_in_s = time.monotonic() - started
         time.sleep(5)
@@ -121,20 +124,21 @@ def test_scaling_the_gateway_out_under_load_fails_no_request(scaler, load, obser
 
 
 @pytest.mark.disruptive
-@control("SCALE-004", severity="high", reference="seed 001 §Horizontal Scaling; seed 001 §Load Balancing")
+@control("SCALE-004", severity="high", reference="seed 001 §Horizontal Scaling; seed 001 §Load Balancing",
+         needs=("edge", "gateway", "app:orders"))
 def test_scaling_the_gateway_in_under_load_fails_at_most_one_percent(scaler, load, observed):
-    """Scaling api-gateway 5→3 under load (then `nginx -s reload`) fails at most 1% of requests.
+    """Scaling the gateway 5→3 under load (then the edge reloads) fails at most 1% of requests.
 
     Rationale: scaling in after a peak removes replicas that hold connections; the edge must
     move their traffic to the others instead of handing clients errors.
     """
-    declared = scaler.stack.model.replicas("api-gateway")
+    declared = scaler.stack.model.replicas(scaler.gateway)
     with scaler.restoring():
-        scaler.scale("api-gateway", declared + 2)
+        scaler.scale(scaler.gateway, declared + 2)
         scaler.reload_edge()
         run = load.start("scale-004-scale-in", users=30, seconds=120)
         run.under_way(4)
-        scaler.scale("api-gateway", declared)
+        scaler.scale(scaler.gateway, declared)
         scaler.reload_edge()
         time.sleep(5)
         during = run.stop()
@@ -145,7 +149,8 @@ def test_scaling_the_gateway_in_under_load_fails_at_most_one_percent(scaler, loa
 
 
 @pytest.mark.disruptive
-@control("SCALE-005", severity="critical", reference="seed 001 §Load Balancing; seed 001 §Health Checks")
+@control("SCALE-005", severity="critical", reference="seed 001 §Load Balancing; seed 001 §Health Checks",
+         needs=("edge", "gateway", "app:orders"))
 def test_losing_a_gateway_replica_under_load_fails_at_most_one_percent(scaler, load, observed):
     """Killing one gateway replica under load fails at most 1% of requests, and the survivors take its share.
 
@@ -156,7 +161,7 @@ def test_losing_a_gateway_replica_under_load_fails_at_most_one_percent(scaler, l
     with scaler.restoring():
         run = load.start("scale-005-kill", users=30, seconds=120)
         run.under_way(3)
-        victim = scaler.kill("api-gateway", replica=1)
+        victim = scaler.kill(replica=1)
         time.sleep(10)
         during = run.stop()
         survivors = scaler.replicas()

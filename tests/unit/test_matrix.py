@@ -1,6 +1,7 @@
 """The reachability matrix: expected from the compose model, observed beside it, mismatches marked."""
 
 from fixtures.matrix import HOST, Binding, Observation, ReachabilityMatrix
+from fixtures.platform import describe
 from fixtures.stack import ComposeModel
 
 MODEL = ComposeModel({
@@ -8,10 +9,13 @@ MODEL = ComposeModel({
         "nginx": {"networks": {"frontend": None},
                   "ports": [{"target": 8443, "host_ip": "127.0.0.1", "published": "8443"}]},
         "api-gateway": {"networks": {"frontend": None, "database": None}},
-        "postgres": {"networks": {"database": None}},
+        "postgres": {"image": "postgres:16", "networks": {"database": None}},
     },
     "networks": {"frontend": {}, "database": {"internal": True}},
+    "x-conformance": {"roles": {"edge": {"services": "nginx", "ports": [8080, 8443]},
+                                "gateway": {"services": "api-gateway", "ports": [8000]}}},
 })
+PLATFORM = describe(MODEL.raw, {})
 # postgres answers from frontend too, as if Docker's isolation between networks were off.
 OBSERVATION = Observation(
     internal={"frontend": False, "database": True},
@@ -27,7 +31,7 @@ OBSERVATION = Observation(
 
 
 def test_expected_cells_come_from_shared_networks_and_published_ports():
-    matrix = ReachabilityMatrix(MODEL, OBSERVATION)
+    matrix = ReachabilityMatrix(MODEL, PLATFORM, OBSERVATION)
     assert matrix.ports == {"api-gateway": [8000], "nginx": [8080, 8443], "postgres": [5432]}
     assert matrix.tcp["database", "postgres", 5432].expected
     assert not matrix.tcp["frontend", "postgres", 5432].expected
@@ -37,7 +41,7 @@ def test_expected_cells_come_from_shared_networks_and_published_ports():
 
 
 def test_a_mismatch_is_marked_and_observed_clients_follow_the_networks_that_reached():
-    matrix = ReachabilityMatrix(MODEL, Observation.from_json(OBSERVATION.to_json()))
+    matrix = ReachabilityMatrix(MODEL, PLATFORM, Observation.from_json(OBSERVATION.to_json()))
     assert str(matrix.tcp["frontend", "postgres", 5432]) == "✗ expected closed, observed open"
     assert str(matrix.tcp["database", "postgres", 5432]) == "✓ open"
     assert matrix.clients_of("postgres") == {"api-gateway": {"frontend", "database"}, "nginx": {"frontend"}}
