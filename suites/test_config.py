@@ -1,7 +1,5 @@
 """Config: what the compose files declare, judged on the resolved model without a bring-up."""
 
-import re
-import shlex
 from pathlib import Path
 
 from fixtures.applicability import not_applicable
@@ -9,72 +7,9 @@ from fixtures.controls import control
 from fixtures.platform.adapters import postgres
 from fixtures.platform.technologies import data_path
 from fixtures.policy import SENSITIVE_HOST_PATHS, is_loopback
-from fixtures.stack import command_words, environment_mapping
+from fixtures.secret_scan import empty_secrets, written_secrets
 
-SECRET_NAME = re.compile(r"(PASS(WORD)?|SECRET|TOKEN|AUTH|API_?KEY|PRIVATE_?KEY|CREDENTIALS?)$", re.IGNORECASE)
-# Command-line options that take a password: servers' (--requirepass), and redis-cli's -a.
-SECRET_FLAGS = ("--requirepass", "--masterauth", "--password", "--pass")
-URL_WITH_PASSWORD = re.compile(r"://[^/:@\s]*:([^@\s]+)@")
-# `${VAR:-fallback}` / `${VAR-fallback}`: the fallback is written into the file.
-FALLBACK = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^}]+)\}")
-SHELL_ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.+)$")
 HOST_NAMESPACES = {"network_mode": "network", "pid": "pid", "ipc": "ipc", "uts": "uts", "userns_mode": "userns"}
-
-
-def _written_secret(value: str) -> str | None:
-    """How a value carries a secret written into the file: "literal", "fallback", or None (from the environment)."""
-    if not value:
-        return None
-    if FALLBACK.search(value):
-        return "fallback"
-    return "literal" if "${" not in value and not value.startswith("$") else None
-
-
-def _words(command) -> list[str]:
-    """A command or healthcheck as words, shell strings split the way the shell would."""
-    words = []
-    for part in command_words(command):
-        try:
-            words += shlex.split(part) if " " in part else [part]
-        except ValueError:
-            words += part.split()
-    return [w for w in words if w not in ("CMD", "CMD-SHELL")]
-
-
-def _secrets_in_words(name: str, where: str, words: list[str]) -> list[str]:
-    found = []
-    flags = SECRET_FLAGS + (("-a",) if "redis-cli" in words else ())
-    for flag, value in zip(words, words[1:]):
-        if flag in flags and (kind := _written_secret(value)):
-            found.append(f"{name}: {where} {flag} ({kind})")
-    for word in words:
-        assignment = SHELL_ASSIGNMENT.match(word)
-        if assignment and SECRET_NAME.search(assignment.group(1)) and (kind := _written_secret(assignment.group(2))):
-            found.append(f"{name}: {where} {assignment.group(1)}= ({kind})")
-        # Redis ACL rules: ">password" adds a password to a user.
-        if word.startswith(">") and (kind := _written_secret(word[1:])):
-            found.append(f"{name}: {where} ACL password ({kind})")
-    return found
-
-
-def _secret_literals(name: str, service: dict) -> list[str]:
-    found = []
-    for key, value in environment_mapping(service.get("environment")).items():
-        password = URL_WITH_PASSWORD.search(value)
-        if SECRET_NAME.search(key) and (kind := _written_secret(value)):
-            found.append(f"{name}: environment {key} ({kind})")
-        elif password and (kind := _written_secret(password.group(1))):
-            found.append(f"{name}: environment {key} embeds a password in its URL ({kind})")
-    found += _secrets_in_words(name, "command", _words(service.get("command")))
-    found += _secrets_in_words(name, "healthcheck", _words((service.get("healthcheck") or {}).get("test")))
-    return found
-
-
-def _empty_secrets(name: str, service: dict) -> list[str]:
-    """Secret variables that resolved to nothing: compose's "variable is not set. Defaulting to a blank string"."""
-    return [f"{name}: environment {key} is empty (a variable that is not set?)"
-            for key, value in environment_mapping(service.get("environment")).items()
-            if SECRET_NAME.search(key) and not value]
 
 
 def _from_line(build: dict) -> str:
@@ -141,9 +76,9 @@ def test_no_secret_is_written_in_the_compose_files(compose_model):
     a secret variable that resolves to nothing leaves a service with no password at all.
     """
     literals = [found for name, service in sorted(compose_model.written_services.items())
-                for found in _secret_literals(name, service)]
+                for found in written_secrets(name, service)]
     literals += [found for name, service in sorted(compose_model.services.items())
-                 for found in _empty_secrets(name, service)]
+                 for found in empty_secrets(name, service)]
     assert not literals, f"secrets written in the files or empty: {'; '.join(literals)}"
 
 

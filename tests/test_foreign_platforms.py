@@ -1,0 +1,68 @@
+"""Compose files of shapes this repo never wrote, judged with zero configuration (roles inferred).
+
+Each must be judged — exit 0 or 1, never 4, no traceback — with exactly the controls its
+shape breaks failing and every other control passed or not applicable.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from tests.suite_runner import run_suite
+
+FOREIGN = Path(__file__).resolve().parent / "platforms" / "foreign"
+
+# file -> {control: why it fails there}
+EXPECTED_FINDINGS = {
+    "webapp-db.yml": {
+        "CONFIG-001": "no limits anywhere",
+        "CONFIG-003": "web is build-only: no pinned image",
+        "CONFIG-004": "POSTGRES_PASSWORD falls back to `changeme`, and so does the URL",
+        "CONFIG-009": "web publishes 8000 on every interface",
+        "CONFIG-010": "there is no edge; web publishes",
+        "HEALTH-001": "web has no healthcheck",
+    },
+    "traefik-api-cache.yml": {
+        "CONFIG-004": "the cache's healthcheck passes its password on the command line (redis-cli -a)",
+        "CONFIG-005": "the cache keeps /data on no volume",
+    },
+    "haproxy-queue-workers.yml": {
+        "CONFIG-004": "the broker's password comes from a variable nobody sets: it resolves to nothing",
+        "CONFIG-005": "MySQL keeps its data on a tmpfs",
+    },
+    "observability.yml": {
+        "CONFIG-001": "no limits", "CONFIG-002": "no restart policy",
+        "CONFIG-003": "prometheus:latest", "CONFIG-004": "Grafana's admin password is written in",
+        "CONFIG-009": "Elasticsearch and Jaeger on every interface", "CONFIG-010": "no edge; everything publishes",
+        "HEALTH-001": "no healthchecks",
+    },
+    "pliers-seed-002.yml": {
+        "CONFIG-001": "no limits", "CONFIG-003": "api, ai-service and web are build-only",
+        "CONFIG-008": "traefik mounts the Docker socket", "CONFIG-009": "every port on every interface",
+        "CONFIG-010": "postgres, redis, api, ai-service and web publish besides the edge",
+        "HEALTH-001": "traefik has no healthcheck",
+    },
+}
+EXPECTED_PLATFORM = {
+    "webapp-db.yml": "edge=-, gateway=web, worker=-, web=-, event_store=db (postgres), cache=-, broker=-",
+    "traefik-api-cache.yml": "edge=proxy (traefik), gateway=api, worker=-, web=-, event_store=database (postgres), "
+                             "cache=cache (redis), broker=-",
+    "haproxy-queue-workers.yml": "edge=lb (haproxy), gateway=app, worker=mail-worker, web=-, event_store=mysql (mysql), "
+                                 "cache=-, broker=queue (rabbitmq)",
+    "observability.yml": "tracing=jaeger (jaeger), metrics=prometheus (prometheus), dashboards=grafana (grafana), "
+                         "search=elasticsearch (elasticsearch)",
+    "pliers-seed-002.yml": "edge=traefik (traefik), gateway=ai-service+api+web, worker=-, web=-, "
+                           "event_store=postgres (postgres), cache=redis (redis), broker=-",
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_FINDINGS))
+def test_a_foreign_compose_file_is_judged_with_zero_configuration(name, reports_dir):
+    result = run_suite(reports_dir, "--target", "static", "--stack-file", str(FOREIGN / name), timeout_s=120)
+    assert result.returncode in (0, 1), result.output[-2000:]
+    assert "Traceback" not in result.output, result.output[-2000:]
+    assert sorted(result.failing()) == sorted(EXPECTED_FINDINGS[name]), result.failing()
+    statuses = {c["status"] for c in result.report["controls"]}
+    assert statuses <= {"passed", "failed", "not_applicable"}, statuses
+    assert EXPECTED_PLATFORM[name] in result.report["stack"]["platform"]["summary"]
+    assert f"platform: {result.report['stack']['platform']['summary']}" in result.output
