@@ -45,15 +45,38 @@ def _override(tmp_path, text: str) -> str:
     "override, message",
     [
         ("services:\n  redis:\n    replicaz: 2\n", "docker compose config failed"),
-        ("services:\n  nginx: !reset null\n", "service nginx missing from the stack"),
+        ("services:\n  nginx: !reset null\n",
+         "(x-conformance: roles.edge): role edge names service nginx, which the compose model does not define"),
+        ("x-conformance:\n  roles:\n    database: postgres\n", "unknown key database (known: edge, gateway"),
     ],
-    ids=["unknown-key", "required-service-missing"],
+    ids=["unknown-key", "declared-role-without-its-service", "unknown-role"],
 )
 def test_a_bad_stack_definition_is_named(override, message, tmp_path, reports_dir):
     result = run_suite(reports_dir, "--stack-override", _override(tmp_path, override), timeout_s=60)
     assert result.returncode == 4, result.output[-1500:]
     assert any(message in line for line in _error_lines(result.output)), result.output[-1500:]
     assert objects_of_ours(result.project) == []
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (None, "platform file {path} not found (--platform)"),
+        ("roles: [edge\n", "platform file {path} is not valid YAML at line 2 (--platform)"),
+        ("roles:\n  broker: rabbit\n", "role broker names service rabbit, which the compose model does not define"),
+        ("app:\n  health: /h\n", "unknown key health (known: health_path"),
+    ],
+    ids=["not-found", "malformed", "role-without-service", "unknown-app-key"],
+)
+def test_a_bad_platform_file_is_named(text, message, tmp_path, reports_dir):
+    path = tmp_path / "platform.yml"
+    if text is not None:
+        path.write_text(text)
+    result = run_suite(reports_dir, "--target", "static", "--platform", str(path), timeout_s=60)
+    assert result.returncode == 4, result.output[-1500:]
+    lines = _error_lines(result.output)
+    assert len(lines) == 1 and message.format(path=path) in lines[0], result.output[-1500:]
+    assert "Traceback" not in result.output
 
 
 def test_a_published_port_already_in_use_is_named(reports_dir, monkeypatch):
