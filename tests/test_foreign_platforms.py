@@ -66,3 +66,18 @@ def test_a_foreign_compose_file_is_judged_with_zero_configuration(name, reports_
     assert statuses <= {"passed", "failed", "not_applicable"}, statuses
     assert EXPECTED_PLATFORM[name] in result.report["stack"]["platform"]["summary"]
     assert f"platform: {result.report['stack']['platform']['summary']}" in result.output
+
+
+BROKER_CONTROLS = {"CRED-001", "CRED-002", "CRED-003", "HEALTH-005", "HEALTH-009", "SCALE-002", "BACKUP-006",
+                   "BACKUP-007"}
+
+
+def test_the_reference_platform_without_its_broker_makes_the_broker_controls_not_applicable(reports_dir):
+    override = Path(__file__).resolve().parent / "platforms" / "reference-without-broker.yml"
+    result = run_suite(reports_dir, "--target", "static", "--stack-override", str(override), timeout_s=120)
+    assert result.returncode == 0, result.output[-2000:]
+    by_id = {c["id"]: c for c in result.report["controls"]}
+    assert {i for i, c in by_id.items() if c["message"] == "the platform has no broker"} == BROKER_CONTROLS
+    assert all(by_id[i]["status"] == "not_applicable" for i in BROKER_CONTROLS)
+    assert {c["status"] for i, c in by_id.items() if i.startswith("CONFIG-")} == {"passed"}
+    assert "broker=-" in result.report["stack"]["platform"]["summary"]

@@ -15,7 +15,7 @@ MODEL = ComposeModel({
     "x-conformance": {"roles": {"edge": {"services": "nginx", "ports": [8080, 8443]},
                                 "gateway": {"services": "api-gateway", "ports": [8000]}}},
 })
-PLATFORM = describe(MODEL.raw, {})
+PLATFORM = describe(MODEL.raw)
 # postgres answers from frontend too, as if Docker's isolation between networks were off.
 OBSERVATION = Observation(
     internal={"frontend": False, "database": True},

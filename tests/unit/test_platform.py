@@ -42,13 +42,13 @@ INFERENCE_CASES = [
 
 @pytest.mark.parametrize("name, services, expected", INFERENCE_CASES, ids=[c[0] for c in INFERENCE_CASES])
 def test_roles_are_inferred_from_images_commands_and_names(name, services, expected):
-    platform = describe(_model(services), {})
+    platform = describe(_model(services))
     assert {role: binding.services for role, binding in platform.roles.items()} == expected
     assert platform.source == "inferred"
 
 
 def test_a_plain_model_reports_a_summary_with_every_role_and_the_unassigned():
-    platform = describe(_model({"db": {"image": "postgres:16"}, "devbox": {"image": "ubuntu:24.04"}}), {})
+    platform = describe(_model({"db": {"image": "postgres:16"}, "devbox": {"image": "ubuntu:24.04"}}))
     summary = platform.summary()
     assert summary.startswith("edge=-, gateway=-")
     assert "event_store=db (postgres)" in summary and "broker=-" in summary and summary.endswith("no role: devbox")
@@ -57,7 +57,7 @@ def test_a_plain_model_reports_a_summary_with_every_role_and_the_unassigned():
 def test_declared_roles_win_and_claim_their_services_from_inference():
     model = _model({"api": {"image": "a:1"}, "jobs": {"image": "a:1"}, "db": {"image": "postgres:16"}},
                    **{"x-conformance": {"roles": {"worker": "jobs", "gateway": {"services": ["api"], "ports": [8000]}}}})
-    platform = describe(model, {})
+    platform = describe(model)
     assert platform.services_of("worker") == ["jobs"] and platform.services_of("gateway") == ["api"]
     assert platform.roles["gateway"].ports == [8000] and platform.roles["gateway"].source == "declared"
     assert platform.services_of("event_store") == ["db"]  # not declared: still inferred
@@ -66,14 +66,14 @@ def test_declared_roles_win_and_claim_their_services_from_inference():
 
 def test_an_empty_role_says_the_platform_has_none():
     model = _model({"q": {"image": "rabbitmq:3"}}, **{"x-conformance": {"roles": {"broker": []}}})
-    assert not describe(model, {}).has("broker")
+    assert not describe(model).has("broker")
 
 
 def test_the_platform_file_overrides_the_compose_declaration(tmp_path):
     model = _model({"a": {"image": "x:1"}, "b": {"image": "x:1"}}, **{"x-conformance": {"roles": {"gateway": "a"}}})
     override = tmp_path / "platform.yml"
     override.write_text("roles:\n  gateway: b\napp:\n  health_path: /healthz\n")
-    platform = describe(model, {}, str(override))
+    platform = describe(model, (), str(override))
     assert platform.services_of("gateway") == ["b"] and platform.app == {"health_path": "/healthz"}
     assert platform.source == f"--platform {override}"
 
@@ -81,7 +81,7 @@ def test_the_platform_file_overrides_the_compose_declaration(tmp_path):
 def test_clients_follow_roles_to_services():
     model = _model({"api": {"image": "x:1"}, "db": {"image": "postgres:16"}, "cache": {"image": "redis:7"}},
                    **{"x-conformance": {"roles": {"gateway": "api"}, "clients": {"cache": ["gateway"]}}})
-    assert describe(model, {}).data_service_clients() == {"db": {"api"}, "cache": {"api"}}
+    assert describe(model).data_service_clients() == {"db": {"api"}, "cache": {"api"}}
 
 
 @pytest.mark.parametrize("needs, reason", [
@@ -91,7 +91,7 @@ def test_clients_follow_roles_to_services():
     (("app",), "the platform declares no application contract (x-conformance: app)"),
 ])
 def test_a_missing_need_gives_one_reason(needs, reason):
-    platform = describe(_model({"db": {"image": "postgres:16"}, "kv": {"image": "memcached:1.6"}}), {})
+    platform = describe(_model({"db": {"image": "postgres:16"}, "kv": {"image": "memcached:1.6"}}))
     assert platform.missing(needs) == reason
 
 
@@ -105,16 +105,16 @@ def test_a_missing_need_gives_one_reason(needs, reason):
 ])
 def test_mistakes_in_a_description_are_one_line_of_bad_input(declaration, fragment):
     with pytest.raises(HarnessError) as error:
-        describe(_model({"db": {"image": "postgres:16"}}, **{"x-conformance": declaration}), {})
+        describe(_model({"db": {"image": "postgres:16"}}, **{"x-conformance": declaration}))
     assert fragment in str(error.value) and "\n" not in str(error.value)
 
 
-def test_secret_variables_are_the_secret_named_references():
-    written = {"services": {"a": {"environment": ["DB_PASSWORD=${DB_PASSWORD:-x}", "HOST=${DB_HOST}"],
-                                  "command": "--token ${API_TOKEN}"}}}
-    assert referenced_secrets(written) == ["API_TOKEN", "DB_PASSWORD"]
+def test_secret_variables_are_the_secret_named_references_of_every_file():
+    base = "environment:\n  - DB_PASSWORD=${DB_PASSWORD:-x}\n  - HOST=${DB_HOST}\n"
+    override = "command: --token ${API_TOKEN}\n"
+    assert referenced_secrets([base, override]) == ["API_TOKEN", "DB_PASSWORD"]
 
 
 def test_platform_survives_its_json_round_trip():
-    platform = describe(_model({"db": {"image": "postgres:16"}}), {})
+    platform = describe(_model({"db": {"image": "postgres:16"}}))
     assert type(platform).from_dict(platform.to_dict()) == platform
