@@ -8,6 +8,8 @@ observed message) is judged here against that intent.
 
 from fixtures.applicability import not_applicable
 from fixtures.controls import control
+from fixtures.platform.inference import declared_ports
+from fixtures.platform.technologies import peer_ports
 from fixtures.policy import is_loopback
 
 ISOLATION = "seed 001 §Network Isolation; seed 002 §Network Security"
@@ -120,3 +122,51 @@ def test_only_the_edge_publishes_on_loopback_and_answers(reachability, observed)
         problems.append("the edge publishes no port")
     observed(f"host port bindings: {', '.join(map(str, reachability.bindings)) or 'none'}")
     assert not problems, f"{'; '.join(problems)}\n{reachability.markdown()}"
+
+
+def _known_ports(stack, service: str) -> set[int]:
+    """What a service is known to listen on: its roles' ports, its technology's peer ports, what its file declares."""
+    known = set(stack.platform.service_ports().get(service, ()))
+    known |= {port for role in stack.platform.roles_of(service) for port in peer_ports(stack.platform.technology(role))}
+    return known | declared_ports(stack.model.service(service))
+
+
+def _network_listeners(sockets: list[str]) -> set[int]:
+    """TCP ports listened on beyond loopback, from testinfra's `tcp://0.0.0.0:8443` / `tcp://:::8443` forms."""
+    ports = set()
+    for address in sockets:
+        if address.startswith("tcp://"):
+            host, _, port = address.removeprefix("tcp://").rpartition(":")
+            if not is_loopback(host):
+                ports.add(int(port))
+    return ports
+
+
+@control("NET-006", severity="medium", reference="CIS Docker 1.6.0 5.8 (only needed ports open); seed 001 §Network Isolation")
+def test_every_service_listens_only_on_ports_the_platform_knows(stack, service, observed):
+    """Inside each container, nothing listens on the network but the ports the platform knows for that service.
+
+    Rationale: a debug server, an admin port or a forgotten sidecar listener is a way in that
+    no compose file shows and no network control probes. Listening sockets are read inside
+    each running container (testinfra: `ss`), and judged against the service's role ports,
+    its technology's peer ports (RabbitMQ's 4369, 25672) and what its file exposes, publishes
+    or healthchecks. A container without `ss` or `netstat` is named, not judged.
+    """
+    unexpected, seen, unjudged = [], [], []
+    for name in sorted(stack.model.services):
+        known = _known_ports(stack, name)
+        for replica, _ in enumerate(stack.containers(name, include_stopped=False), 1):
+            try:
+                listening = _network_listeners(service(name, replica).socket.get_listening_sockets())
+            except Exception as exc:  # testinfra raises its own kinds when the image has no ss or netstat
+                unjudged.append(f"{name}#{replica} ({exc.__class__.__name__})")
+                continue
+            seen.append(f"{name}#{replica}: {', '.join(map(str, sorted(listening))) or 'none'}")
+            extra = sorted(listening - known)
+            if extra:
+                unexpected.append(f"{name}#{replica} listens on {', '.join(map(str, extra))} "
+                                  f"(known: {', '.join(map(str, sorted(known))) or 'none'})")
+    if not seen:
+        not_applicable(f"no container could list its sockets: {', '.join(unjudged)}")
+    observed("; ".join(seen) + (f"; not judged: {', '.join(unjudged)}" if unjudged else ""))
+    assert not unexpected, "; ".join(unexpected)

@@ -118,8 +118,9 @@ MUTANT_RUNS = [
             "network/nginx-on-database-network.yml",
             "network/backend-not-internal.yml",
             "network/postgres-on-all-interfaces.yml",
+            "network/order-service-debug-listener.yml",
         ),
-        ("NET-001", "NET-002", "NET-003", "NET-004", "NET-005"),
+        ("NET-001", "NET-002", "NET-003", "NET-004", "NET-005", "NET-006"),
     ),
     MutantRun(
         # Scripts that exit 0 and lose data; the stores themselves are the reference ones.
