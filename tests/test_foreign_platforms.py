@@ -81,3 +81,21 @@ def test_the_reference_platform_without_its_broker_makes_the_broker_controls_not
     assert all(by_id[i]["status"] == "not_applicable" for i in BROKER_CONTROLS)
     assert {c["status"] for i, c in by_id.items() if i.startswith("CONFIG-")} == {"passed"}
     assert "broker=-" in result.report["stack"]["platform"]["summary"]
+
+
+def test_junit_xml_follows_the_reports_dir(tmp_path):
+    """Without --junitxml, the XML goes beside conformance.json in --reports-dir, not into the repo."""
+    import subprocess
+    import sys
+
+    from tests.suite_runner import ROOT
+
+    reports = tmp_path / "elsewhere"
+    result = subprocess.run([sys.executable, "-m", "pytest", "suites/", "--target", "static", "-p", "no:cacheprovider",
+                             "--reports-dir", str(reports), "--stack-file", str(FOREIGN / "webapp-db.yml")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stdout[-2000:]
+    junit = (reports / "junit.xml").read_text()
+    assert 'name="control_id" value="CONFIG-003"' in junit
+    report = (reports / "conformance.json").read_text()
+    assert "built, no image: name it `image: web:<version>`" in report
