@@ -6,7 +6,6 @@ the options, the reports and the bad-input path.
 """
 
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
