@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # healthchecks, so three side by side finish far sooner on two cores.
 TEST_WORKERS ?= 3
 
-.PHONY: setup host-packages conformance test static images benchmark-load clean
+.PHONY: setup host-packages conformance test static manifests images benchmark-load clean
 
 setup: $(VENV)/.installed host-packages
 
@@ -34,6 +34,10 @@ conformance: setup
 
 static: setup
 	$(BIN)/pytest suites/ --target static $(PYTEST_ARGS)
+
+# The KUBE chapter on the reference Kubernetes manifests (k8s/): no cluster, no Docker.
+manifests: setup
+	$(BIN)/pytest suites/ --target manifests --manifests k8s/ $(PYTEST_ARGS)
 
 test: setup
 	$(BIN)/pytest tests/ -n $(TEST_WORKERS) $(PYTEST_ARGS)

@@ -6,7 +6,7 @@ import sys
 # fixtures/ is imported from the repo root, never installed (see pyproject.toml).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-pytest_plugins = ["fixtures.plugin"]
+pytest_plugins = ["fixtures.kube.plugin", "fixtures.plugin"]
 
 
 def pytest_addoption(parser):
@@ -33,10 +33,19 @@ def pytest_addoption(parser):
     )
     group.addoption(
         "--target",
-        choices=("compose", "existing", "static"),
+        choices=("compose", "existing", "static", "manifests"),
         default="compose",
         help="compose: bring the stack up and tear it down (default); existing: judge a running "
-        "deployment named by --project; static: check the compose model only, live controls skip",
+        "deployment named by --project; static: check the compose model only, live controls skip; "
+        "manifests: judge Kubernetes manifests (--manifests), no compose file, no stack",
+    )
+    group.addoption(
+        "--manifests",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="Kubernetes manifests to judge with --target manifests: a directory of YAML files (multi-document "
+        "allowed) or a file; repeat to layer one over another, like kustomize patches (default: k8s/)",
     )
     group.addoption(
         "--project",

@@ -164,3 +164,40 @@ MUTANT_RUNS += [
         ("SCALE-001", "SCALE-004", "SCALE-005"),
     ),
 ]
+
+# Kubernetes manifests: each a strategic-merge patch layered over the reference manifests in
+# k8s/ (`--manifests k8s --manifests tests/mutants/kube/FILE`), failing its one KUBE control.
+# Proven in-process by tests/test_kube.py: they need no stack and no compose file.
+
+
+def _kube(control_id: str, patch: str) -> MutantRun:
+    return MutantRun(patch.removesuffix(".yaml"), (f"kube/{patch}",), (control_id,), live=False)
+
+
+KUBE_MUTANTS = [
+    _kube("KUBE-001", "order-service-without-liveness-probe.yaml"),
+    _kube("KUBE-002", "gateway-ready-on-root.yaml"),
+    _kube("KUBE-003", "order-service-identical-probes.yaml"),
+    _kube("KUBE-003", "gateway-liveness-gives-up-first.yaml"),
+    _kube("KUBE-004", "gateway-max-surge-3.yaml"),
+    _kube("KUBE-004", "order-service-recreate.yaml"),
+    _kube("KUBE-005", "gateway-no-revision-history.yaml"),
+    _kube("KUBE-006", "order-service-single-replica.yaml"),
+    _kube("KUBE-007", "gateway-without-disruption-budget.yaml"),
+    _kube("KUBE-007", "order-service-budget-blocks-drains.yaml"),
+    _kube("KUBE-008", "redis-without-limits.yaml"),
+    _kube("KUBE-009", "order-service-runs-as-root.yaml"),
+    _kube("KUBE-010", "rabbitmq-privilege-escalation-allowed.yaml"),
+    _kube("KUBE-010", "order-service-privileged.yaml"),
+    _kube("KUBE-011", "redis-adds-sys-admin.yaml"),
+    _kube("KUBE-012", "nginx-writable-root.yaml"),
+    _kube("KUBE-013", "gateway-literal-jwt-secret.yaml"),
+    _kube("KUBE-013", "platform-secrets-in-manifests.yaml"),
+    _kube("KUBE-013", "configmap-database-url.yaml"),
+    _kube("KUBE-014", "nginx-image-latest.yaml"),
+    _kube("KUBE-014", "order-service-untagged-image.yaml"),
+    _kube("KUBE-015", "edge-reaches-postgres.yaml"),
+    _kube("KUBE-015", "postgres-admits-all-namespaces.yaml"),
+    _kube("KUBE-015", "redis-not-isolated.yaml"),
+    _kube("KUBE-015", "gateway-cannot-reach-broker.yaml"),
+]

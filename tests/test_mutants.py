@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.mutant_catalogue import MUTANT_RUNS
+from tests.mutant_catalogue import KUBE_MUTANTS, MUTANT_RUNS
 from tests.suite_runner import MUTANTS_DIR, ROOT, objects_of_ours, run_suite
 
 CONTROL_DECORATOR = re.compile(r'@control\(\s*"([A-Z]+-\d{3})"')
@@ -28,13 +28,13 @@ def _chapters_of(run) -> list[str]:
 
 
 def test_every_control_has_a_mutant():
-    proven = {control_id for run in MUTANT_RUNS for control_id in run.must_fail}
+    proven = {control_id for run in MUTANT_RUNS + KUBE_MUTANTS for control_id in run.must_fail}
     assert _suite_control_ids() - proven == set(), "controls with no mutant proving them"
 
 
 def test_every_mutant_file_is_used():
-    used = {f for run in MUTANT_RUNS for f in run.overrides}
-    on_disk = {str(p.relative_to(MUTANTS_DIR)) for p in MUTANTS_DIR.rglob("*.yml")}
+    used = {f for run in MUTANT_RUNS + KUBE_MUTANTS for f in run.overrides}
+    on_disk = {str(p.relative_to(MUTANTS_DIR)) for p in [*MUTANTS_DIR.rglob("*.yml"), *MUTANTS_DIR.glob("kube/*.yaml")]}
     assert on_disk - used == set()
 
 
