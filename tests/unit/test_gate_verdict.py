@@ -105,3 +105,9 @@ def test_fail_on_new_counts_new_failures_and_expired_waivers_only():
 def test_the_exit_status_is_the_gates_where_pytest_only_judged_tests(pytest_status, gate_exit, expected):
     assert threshold.exit_status(pytest_status, {"exit_code": gate_exit}) == expected
     assert threshold.exit_status(pytest_status, None) == pytest_status
+
+
+def test_a_run_pytest_did_not_finish_is_incomplete_with_pytests_code():
+    verdict = threshold.verdict(_controls(REFERENCE), "low", False, pytest_status=2)
+    assert (verdict["verdict"], verdict["exit_code"], verdict["incomplete"]) == ("incomplete", 2, "interrupted")
+    assert threshold.exit_status(2, verdict) == 2
