@@ -6,7 +6,7 @@ import sys
 # fixtures/ is imported from the repo root, never installed (see pyproject.toml).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-pytest_plugins = ["fixtures.kube.plugin", "fixtures.plugin"]
+pytest_plugins = ["fixtures.kube.plugin", "fixtures.plugin", "fixtures.gate.plugin"]
 
 
 def pytest_addoption(parser):
@@ -71,4 +71,42 @@ def pytest_addoption(parser):
         default=240,
         metavar="SECONDS",
         help="how long bring-up may wait for every service to become healthy (default 240)",
+    )
+    gate = parser.getgroup("gate", "the gate: selection, waivers, threshold, baseline (fixtures/gate/)")
+    gate.addoption(
+        "--controls",
+        action="append",
+        default=[],
+        metavar="IDS",
+        help="judge only these controls: ids or chapter prefixes, comma-separated (CRED,NET-003); repeatable",
+    )
+    gate.addoption(
+        "--min-severity",
+        default=None,
+        metavar="SEVERITY",
+        help="judge only controls of this severity or above: critical, high, medium, low",
+    )
+    gate.addoption(
+        "--waivers",
+        default=None,
+        metavar="FILE",
+        help="YAML list of accepted failures (control, justification, expires, owner; service or case to narrow)",
+    )
+    gate.addoption(
+        "--fail-on",
+        default=None,
+        metavar="SEVERITY",
+        help="lowest severity whose failures set the exit code: critical, high, medium, low (default low: any)",
+    )
+    gate.addoption(
+        "--baseline",
+        default=None,
+        metavar="PREVIOUS_JSON",
+        help="an earlier conformance.json: each control is reported as new failure, fixed, still failing or unchanged",
+    )
+    gate.addoption(
+        "--fail-on-new",
+        action="store_true",
+        default=False,
+        help="only new failures since --baseline (and expired waivers) set the exit code",
     )
