@@ -19,7 +19,10 @@ def _is_literal(value: str) -> bool:
 
 def _secret_literals(name: str, service: dict) -> list[str]:
     found = []
-    for key, value in (service.get("environment") or {}).items():
+    environment = service.get("environment") or {}
+    if isinstance(environment, list):  # the written model keeps `- KEY=value` lists as the file has them
+        environment = dict(entry.partition("=")[::2] for entry in environment)
+    for key, value in environment.items():
         value = "" if value is None else str(value)
         password = URL_WITH_PASSWORD.search(value)
         if SECRET_NAME.search(key) and _is_literal(value):
