@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # healthchecks, so three side by side finish far sooner on two cores.
 TEST_WORKERS ?= 3
 
-.PHONY: setup host-packages conformance test static manifests images benchmark-load clean
+.PHONY: setup host-packages conformance conformance-pliers test static manifests images benchmark-load clean
 
 setup: $(VENV)/.installed host-packages
 
@@ -31,6 +31,10 @@ host-packages:
 
 conformance: setup
 	$(BIN)/pytest suites/ -n auto $(PYTEST_ARGS)
+
+# The second reference platform, after seed 002 (no broker, Docker secrets, /api/ and /ai/).
+conformance-pliers: setup
+	$(BIN)/pytest suites/ -n auto --stack-file stack/pliers/docker-compose.yml $(PYTEST_ARGS)
 
 static: setup
 	$(BIN)/pytest suites/ --target static $(PYTEST_ARGS)

@@ -7,6 +7,7 @@ import pytest
 import redis
 import requests
 
+from fixtures import clients
 from fixtures.controls import control
 
 # The data roles the gateway's health endpoint reports on, unless the contract names its own
@@ -81,10 +82,10 @@ def test_rabbitmq_reports_no_alarms(rabbitmq_api):
 
 
 @control("HEALTH-006", severity="high", reference="seed 001 §Load Balancing", needs=("edge",))
-def test_edge_answers_http(stack, gateway_as):
+def test_edge_answers_http(stack):
     """The edge answers HTTP on its published loopback port without a server error."""
     try:
-        response = gateway_as(None).get("/", timeout=5)
+        response = clients.Gateway(stack.edge_url, None, stack.info.edge_ca_file).get("/", timeout=5)
     except requests.RequestException as exc:
         pytest.fail(f"nothing answers HTTP at {stack.edge_url}: {exc.__class__.__name__}", pytrace=False)
     assert response.status_code < 500, f"the edge answered {response.status_code} at /"

@@ -4,6 +4,8 @@ The CONFIG chapter judges what the files declare; this one judges what runs, whi
 matters for a deployment started by other means (--target existing).
 """
 
+from fixtures import secret_files
+from fixtures.applicability import not_applicable
 from fixtures.controls import control
 from fixtures.policy import SENSITIVE_HOST_PATHS, is_loopback
 
@@ -172,3 +174,26 @@ def test_no_container_process_runs_as_root(stack):
         if root:
             problems.append(f"{label} has root processes: {', '.join(p[-1] for p in root)}")
     assert not problems, "; ".join(problems)
+
+
+@control("RUNTIME-013", severity="critical", reference="seed 002 §Secret Management; seed 000 §Best Practices 4", needs=())
+def test_no_secret_is_in_any_container_environment(stack, observed):
+    """No value of the platform's Docker secrets appears in any container's environment (Config.Env).
+
+    Rationale: a platform that declares Docker secrets promises that `docker inspect`,
+    `docker exec env` and every dump of a process environment show none of them; one
+    service that takes its password from a variable again (seed 002's own compose file
+    passes JWT_SECRET and DATABASE_URL that way) breaks the promise for the whole platform.
+    Values are matched inside variables too, so a password embedded in a URL counts.
+    """
+    declared = sorted(stack.model.raw.get("secrets") or {})
+    if not declared:
+        not_applicable("the platform declares no Docker secrets (top-level `secrets:`)")
+    values = secret_files.read_values(stack.model.raw)
+    unreadable = [name for name in declared if name not in values]
+    assert values, f"no declared secret could be read on this host ({', '.join(unreadable)}): nothing to compare"
+    found = [f"{label}: {variable} carries secret {name}" for label, container in _each_container(stack)
+             for variable, name in secret_files.in_environment(container.attrs["Config"].get("Env") or [], values)]
+    observed(f"compared {', '.join(sorted(values))} with every container's environment"
+             + (f"; not readable here: {', '.join(unreadable)}" if unreadable else ""))
+    assert not found, f"secrets in container environments: {'; '.join(found)}"

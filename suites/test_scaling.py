@@ -8,10 +8,14 @@ timeouts are not starved by theirs. Those that change the stack's shape restore 
 """
 
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 
+from fixtures import clients
+from fixtures.applicability import not_applicable
 from fixtures.controls import control
 from fixtures.clients import mint_token
 
@@ -173,3 +177,41 @@ def test_losing_a_gateway_replica_under_load_fails_at_most_one_percent(scaler, l
     uneven = _uneven(after, survivors)
     assert not uneven, (f"survivors outside {100 / len(survivors):.1f}% ± {100 * SHARE_TOLERANCE:.0f} points after "
                         f"{victim} was killed: {uneven} ({after.summary()})")
+
+
+SPREAD_REQUESTS_PER_REPLICA = 10
+
+
+@control("SCALE-006", severity="high", reference="seed 002 §Load Balancing; seed 001 §Load Balancing",
+         needs=("edge", "gateway", "app"))
+def test_the_edge_spreads_every_gateway_service_over_all_its_replicas(stack, platform, observed):
+    """For every replicated gateway service, requests through its route at the edge reach every replica.
+
+    Rationale: an edge whose upstream for one service names a single replica (or a route that
+    bypasses the upstream) leaves that service's other replicas idle, whatever the compose file
+    scales; each service behind the edge (seed 002: `/api/` and `/ai/`) is asked on its own
+    route, and every replica must serve at least a quarter of an even share.
+    """
+    header = platform.app.get("replica_header", "X-Replica")
+    client = clients.Gateway(stack.edge_url, None, stack.info.edge_ca_file)
+    replicated = [s for s in platform.services_of("gateway") if stack.model.replicas(s) > 1]
+    if not replicated:
+        not_applicable("no gateway service declares more than one replica")
+    problems, seen = [], []
+    for service in replicated:
+        replicas = sorted(c.id[:12] for c in stack.containers(service, include_stopped=False))
+        path = platform.route(service) + platform.app.get("health_path", "/health")
+        served = Counter()
+        for _ in range(SPREAD_REQUESTS_PER_REPLICA * len(replicas)):
+            try:
+                served[client.get(path, timeout=5).headers.get(header, "(none)")] += 1
+            except requests.RequestException as exc:
+                served[f"({exc.__class__.__name__})"] += 1
+        seen.append(f"{service} via {path}: " + ", ".join(f"{r}={served[r]}" for r in replicas))
+        floor = SPREAD_REQUESTS_PER_REPLICA / 4
+        idle = [r for r in replicas if served[r] < floor]
+        if idle:
+            problems.append(f"{service} replicas {', '.join(idle)} served fewer than {floor:.1f} of "
+                            f"{sum(served.values())} requests via {path} ({dict(served)})")
+    observed("; ".join(seen))
+    assert not problems, "; ".join(problems)

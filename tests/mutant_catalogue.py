@@ -14,6 +14,7 @@ class MutantRun:
     must_fail: tuple[str, ...]  # control ids that must report "failed"
     live: bool = True  # False: proven on the compose model alone (--target static), and it
     # must then be the only control failing: a static mutant breaks exactly one thing.
+    stack_file: str = ""  # the platform the overrides break, relative to the repo (default: the reference)
 
 
 def _static(control_id: str, override: str) -> MutantRun:
@@ -151,7 +152,7 @@ MUTANT_RUNS += [
             "scale/order-service-single-replica.yml",
             "scale/gateway-slow.yml",
         ),
-        ("SCALE-001", "SCALE-002", "SCALE-003", "LOAD-001"),
+        ("SCALE-001", "SCALE-002", "SCALE-003", "SCALE-006", "LOAD-001"),
     ),
     MutantRun(
         # Without failover, scale-in (SCALE-004) and a killed replica (SCALE-005) fail requests
@@ -173,6 +174,22 @@ MUTANT_RUNS += [
 def _kube(control_id: str, patch: str) -> MutantRun:
     return MutantRun(patch.removesuffix(".yaml"), (f"kube/{patch}",), (control_id,), live=False)
 
+
+PLIERS = "stack/pliers/docker-compose.yml"
+MUTANT_RUNS += [
+    MutantRun("pliers-ai-service-published", ("pliers/ai-service-published.yml",), ("CONFIG-010",), live=False,
+              stack_file=PLIERS),
+    MutantRun(
+        # Seed 002's second platform, broken where it differs from the first: a Docker secret
+        # back in an environment, the AI service published, Redis without its password, and
+        # /ai/ pinned to one replica; each touches a different service.
+        "pliers-secret-in-env-published-ai-open-redis-ai-on-one-replica",
+        ("pliers/api-jwt-secret-in-environment.yml", "pliers/ai-service-published.yml",
+         "pliers/redis-without-password.yml", "pliers/edge-ai-single-replica.yml"),
+        ("RUNTIME-013", "NET-005", "CRED-005", "CRED-006", "CRED-007", "SCALE-006"),
+        stack_file=PLIERS,
+    ),
+]
 
 KUBE_MUTANTS = [
     _kube("KUBE-001", "order-service-without-liveness-probe.yaml"),

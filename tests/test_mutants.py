@@ -39,7 +39,8 @@ def test_every_mutant_file_is_used():
 
 
 def _override_args(run) -> list[str]:
-    return [arg for f in run.overrides for arg in ("--stack-override", str(MUTANTS_DIR / f))]
+    stack = ["--stack-file", str(ROOT / run.stack_file)] if run.stack_file else []
+    return stack + [arg for f in run.overrides for arg in ("--stack-override", str(MUTANTS_DIR / f))]
 
 
 @pytest.mark.parametrize("run", [r for r in MUTANT_RUNS if not r.live], ids=lambda r: r.name)

@@ -30,6 +30,24 @@ def test_a_changed_service_file_changes_the_stack_tag(tmp_path, monkeypatch):
 
 def test_every_service_has_a_dockerfile_built_from_the_base():
     assert set(images.service_names()) >= {"postgres", "rabbitmq", "redis", "api-gateway", "order-service", "nginx"}
-    for service in images.service_names():
-        text = (images.IMAGES_DIR / service / "Dockerfile").read_text()
+    for service, dockerfile in images.dockerfiles().items():
+        text = dockerfile.read_text()
         assert "FROM ${BASE_IMAGE}" in text and "apt-get" not in text, service
+
+
+def test_a_platform_brings_its_own_images_and_its_compose_file_is_no_input(tmp_path, monkeypatch):
+    (tmp_path / "images" / "redis").mkdir(parents=True)
+    (tmp_path / "images" / "redis" / "Dockerfile").write_text("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n")
+    platform = tmp_path / "pliers"
+    (platform / "images" / "api").mkdir(parents=True)
+    (platform / "images" / "api" / "Dockerfile").write_text("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n")
+    monkeypatch.setattr(images, "STACK_DIR", tmp_path)
+    monkeypatch.setattr(images, "IMAGES_DIR", tmp_path / "images")
+    assert images.service_names() == ["pliers-api", "redis"]
+    before = images.stack_tag()
+    (platform / "docker-compose.yml").write_text("services: {}\n")
+    (platform / "README.md").write_text("Pliers\n")
+    assert images.stack_tag() == before, "a platform's compose file and docs are not image inputs"
+    (platform / "nginx").mkdir()
+    (platform / "nginx" / "nginx.conf").write_text("events {}\n")
+    assert images.stack_tag() != before, "a platform's other files may be COPYd into its images"

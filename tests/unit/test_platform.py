@@ -14,11 +14,13 @@ def _model(services: dict, **top) -> dict:
 INFERENCE_CASES = [
     # (name, services, expected role -> services)
     ("reference names", {"nginx": {"image": "conformance/nginx:1", "ports": [{"target": 8443}]},
-                         "api-gateway": {"image": "conformance/api-gateway:1"},
-                         "order-service": {"image": "conformance/order-service:1"},
+                         "api-gateway": {"image": "conformance/api-gateway:1", "expose": ["8000"],
+                                         "environment": {"RABBITMQ_URL": "amqp://orders:x@rabbitmq:5672/"}},
+                         "order-service": {"image": "conformance/order-service:1",
+                                           "environment": ["RABBITMQ_URL=amqp://orders:x@rabbitmq:5672/"]},
                          "postgres": {"image": "conformance/postgres:1"}, "redis": {"image": "conformance/redis:1"},
                          "rabbitmq": {"image": "conformance/rabbitmq:1"}},
-     {"edge": ["nginx"], "gateway": ["api-gateway", "order-service"], "event_store": ["postgres"],
+     {"edge": ["nginx"], "gateway": ["api-gateway"], "worker": ["order-service"], "event_store": ["postgres"],
       "cache": ["redis"], "broker": ["rabbitmq"]}),
     ("a database named db, no broker", {"web": {"build": {"context": "."}}, "db": {"image": "postgres:16"}},
      {"gateway": ["web"], "event_store": ["db"]}),

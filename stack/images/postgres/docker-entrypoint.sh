@@ -7,6 +7,22 @@ if [ "${1:0:1}" = '-' ]; then
 	set -- postgres "$@"
 fi
 
+# As in the official image, VAR_FILE names a file holding VAR (Docker secrets at /run/secrets/).
+file_env() {
+	local var="$1" file_var="${1}_FILE"
+	if [ -n "${!var:-}" ] && [ -n "${!file_var:-}" ]; then
+		printf 'error: both %s and %s are set (but are exclusive)\n' "$var" "$file_var" >&2
+		exit 1
+	fi
+	if [ -n "${!file_var:-}" ]; then
+		printf -v "$var" '%s' "$(< "${!file_var}")"
+	fi
+	unset "$file_var"
+}
+for variable in POSTGRES_USER POSTGRES_PASSWORD POSTGRES_DB POSTGRES_INITDB_ARGS; do
+	file_env "$variable"
+done
+
 : "${POSTGRES_USER:=postgres}"
 : "${POSTGRES_DB:=$POSTGRES_USER}"
 : "${POSTGRES_PASSWORD:=}"
@@ -69,4 +85,6 @@ if [ "$1" = 'postgres' ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
 	init_cluster
 fi
 
+# The server never needs the superuser's password: keep it out of its environment.
+unset POSTGRES_PASSWORD
 exec "$@"

@@ -1,9 +1,14 @@
 #!/bin/bash
-# Event store schema and its application role, created once at first init.
+# The event store's application role, created once at first init (after 10-schema.sql).
 # The services connect as EVENTSTORE_APP_USER: a login role that reads and writes the
 # tables but owns nothing, so a leaked app password cannot alter the schema.
 set -Eeuo pipefail
 
+# EVENTSTORE_APP_PASSWORD_FILE: the password in a file (a Docker secret), like POSTGRES_PASSWORD_FILE.
+if [ -n "${EVENTSTORE_APP_PASSWORD_FILE:-}" ]; then
+	EVENTSTORE_APP_PASSWORD="$(< "$EVENTSTORE_APP_PASSWORD_FILE")"
+	export EVENTSTORE_APP_PASSWORD
+fi
 : "${EVENTSTORE_APP_USER:?EVENTSTORE_APP_USER is unset}"
 : "${EVENTSTORE_APP_PASSWORD:?EVENTSTORE_APP_PASSWORD is unset}"
 
@@ -14,26 +19,6 @@ psql -v ON_ERROR_STOP=1 --no-psqlrc --username "$POSTGRES_USER" --dbname "$POSTG
 	SET password_encryption = 'scram-sha-256';
 	CREATE ROLE :"app_user" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION
 		PASSWORD :'app_password';
-
-	CREATE TABLE events (
-		event_id     uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-		-- One OrderPlaced event per order: a redelivered command cannot write twice.
-		order_id     uuid NOT NULL UNIQUE,
-		type         text NOT NULL,
-		payload      jsonb NOT NULL,
-		processed_by text,
-		created_at   timestamptz NOT NULL DEFAULT now()
-	);
-
-	CREATE TABLE orders (
-		order_id     uuid PRIMARY KEY,
-		customer_id  text NOT NULL,
-		items        jsonb NOT NULL,
-		total        numeric NOT NULL,
-		status       text NOT NULL,
-		processed_by text,
-		updated_at   timestamptz NOT NULL DEFAULT now()
-	);
 
 	REVOKE ALL ON DATABASE :"db" FROM PUBLIC;
 	GRANT CONNECT ON DATABASE :"db" TO :"app_user";
