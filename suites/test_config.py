@@ -63,7 +63,7 @@ def test_every_service_has_a_restart_policy(compose_model):
     assert not missing, f"no restart policy: {', '.join(missing)}"
 
 
-@control("CONFIG-003", severity="medium", reference="seed 002 §Production Deployment Checklist (Build all Docker images)")
+@control("CONFIG-003", severity="medium", reference="seed 002 §Production Deployment Checklist (Build all Docker images); CIS Docker 1.6.0 5.28")
 def test_every_image_is_pinned(compose_model):
     """Every image names an explicit tag other than latest, or a digest."""
     floating = []
@@ -147,7 +147,7 @@ def test_published_ports_bind_to_loopback(compose_model):
     assert not exposed, f"ports published beyond loopback: {', '.join(exposed)}"
 
 
-@control("CONFIG-010", severity="high", reference="seed 001 §Network Isolation; seed 002 §Network Security")
+@control("CONFIG-010", severity="high", reference="seed 001 §Network Isolation; seed 002 §Network Security; CIS Docker 1.6.0 5.9")
 def test_only_the_edge_publishes_ports(compose_model):
     """Only the edge (nginx) publishes host ports; data services, broker and gateways stay internal."""
     publishing = sorted(name for name, service in compose_model.services.items()
