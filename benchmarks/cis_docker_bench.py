@@ -8,7 +8,7 @@ nothing. What the script does, in order:
 
 1. runs our RUNTIME, CONFIG and NET chapters on the reference platform (with any
    --stack-override layered on it) with --keep-stack, so the stack outlives the run;
-2. runs `sh docker-bench-security.sh -b -c container_runtime -i PROJECT` in DIR against that
+2. runs `sh docker-bench-security.sh -b -c container_runtime -i PROJECT-` in DIR against that
    stack (docker-bench reads the engine only: `docker inspect`, `docker port`, and
    `docker exec CONTAINER ps` for 5.7; it writes its log under DIR/log);
 3. removes the kept stack (`python -m fixtures.cleanup PROJECT`) whatever happened;
@@ -90,7 +90,7 @@ def run_suite(reports_dir: Path, overrides: list[str]) -> dict:
 
 
 def run_docker_bench(docker_bench: Path, project: str) -> str:
-    result = subprocess.run(["sh", "docker-bench-security.sh", "-b", "-c", "container_runtime", "-i", project],
+    result = subprocess.run(["sh", "docker-bench-security.sh", "-b", "-c", "container_runtime", "-i", f"{project}-"],
                             cwd=docker_bench, capture_output=True, text=True, timeout=600)
     return result.stdout
 
@@ -129,6 +129,9 @@ def side_by_side(checks: dict[str, dict], report: dict) -> tuple[list[dict], lis
             category, why = "stricter", STRICTER[cis_id]
         else:
             category, why = "covered", JUDGED.get(cis_id, "")
+        # A control not applicable on this host says why, docker-bench's WARN beside it.
+        why = "; ".join([why] * bool(why) + [f"{c['id']}: {c['message']}" for c in controls
+                                              if c["status"] == "not_applicable"])
         statuses = {c["status"] for c in controls}
         if check["verdict"] == "WARN" and not statuses & {"failed", "not_applicable"} and cis_id not in JUDGED:
             unreported.append(f"{cis_id} {check['title']}: {'; '.join(check['details'][:3])}")

@@ -51,6 +51,7 @@ MUTANT_RUNS = [
     _static("CONFIG-015", "config/nginx-on-default-bridge.yml"),
     _static("CONFIG-016", "config/nginx-shared-mount-propagation.yml"),
     _static("CONFIG-017", "config/nginx-privileged-host-port.yml"),
+    _static("CONFIG-017", "config/nginx-privileged-host-port-ipv6.yml"),
     MutantRun(
         "dependency-faults",
         (
