@@ -15,6 +15,14 @@ class MutantRun:
     live: bool = True  # False: proven on the compose model alone (--target static), and it
     # must then be the only control failing: a static mutant breaks exactly one thing.
     stack_file: str = ""  # the platform the overrides break, relative to the repo (default: the reference)
+    # (control id, LSM) for controls that judge a confinement only some hosts run (CIS 5.2,
+    # 5.3): "failed" where the engine's host runs that LSM, "not_applicable" (never "passed")
+    # where it does not.
+    host_confined: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def proves(self) -> tuple[str, ...]:
+        return self.must_fail + tuple(control_id for control_id, _ in self.host_confined)
 
 
 def _static(control_id: str, override: str) -> MutantRun:
@@ -35,6 +43,16 @@ MUTANT_RUNS = [
     _static("CONFIG-009", "config/edge-on-ipv6-any.yml"),
     _static("CONFIG-009", "config/edge-on-unbound-port.yml"),
     _static("CONFIG-010", "config/rabbitmq-management-published.yml"),
+    _static("CONFIG-011", "config/postgres-root-filesystem-writable.yml"),
+    _static("CONFIG-012", "config/rabbitmq-host-fuse-device.yml"),
+    _static("CONFIG-013", "config/gateway-seccomp-unconfined.yml"),
+    _static("CONFIG-013", "config/redis-apparmor-unconfined.yml"),
+    _static("CONFIG-013", "config/postgres-selinux-labels-disabled.yml"),
+    _static("CONFIG-014", "config/gateway-cgroup-parent.yml"),
+    _static("CONFIG-015", "config/nginx-on-default-bridge.yml"),
+    _static("CONFIG-016", "config/nginx-shared-mount-propagation.yml"),
+    _static("CONFIG-017", "config/nginx-privileged-host-port.yml"),
+    _static("CONFIG-017", "config/nginx-privileged-host-port-ipv6.yml"),
     MutantRun(
         "dependency-faults",
         (
@@ -70,8 +88,21 @@ MUTANT_RUNS = [
             "config/order-service-never-restarts.yml",
             "runtime/nginx-without-healthcheck.yml",
             "runtime/order-service-runs-as-root.yml",
+            # CIS 5 beyond RUNTIME-012: nginx, the last to start and a dependency of none,
+            # carries the three that keep it from starting here (judged as created).
+            "config/postgres-root-filesystem-writable.yml",
+            "runtime/redis-runs-sshd.yml",
+            "config/nginx-privileged-host-port.yml",
+            "config/rabbitmq-host-fuse-device.yml",
+            "config/nginx-shared-mount-propagation.yml",
+            "config/gateway-seccomp-unconfined.yml",
+            "config/gateway-cgroup-parent.yml",
+            "config/nginx-on-default-bridge.yml",
+            "config/redis-apparmor-unconfined.yml",
+            "config/postgres-selinux-labels-disabled.yml",
         ),
-        tuple(f"RUNTIME-{n:03d}" for n in range(1, 13)),
+        tuple(f"RUNTIME-{n:03d}" for n in range(1, 23) if n not in (14, 15)),
+        host_confined=(("RUNTIME-014", "apparmor"), ("RUNTIME-015", "selinux")),
     ),
     MutantRun(
         "default-credentials-everywhere",
@@ -186,7 +217,7 @@ MUTANT_RUNS += [
         "pliers-secret-in-env-published-ai-open-redis-ai-on-one-replica",
         ("pliers/api-jwt-secret-in-environment.yml", "pliers/ai-service-published.yml",
          "pliers/redis-without-password.yml", "pliers/edge-ai-single-replica.yml"),
-        ("RUNTIME-013", "NET-005", "CRED-005", "CRED-006", "CRED-007", "SCALE-006"),
+        ("RUNTIME-023", "NET-005", "CRED-005", "CRED-006", "CRED-007", "SCALE-006"),
         stack_file=PLIERS,
     ),
 ]
