@@ -5,6 +5,7 @@ command line, the environment or pyproject's [tool.locust] (locust reads all thr
 
     --jwt-secret / JWT_SECRET            the gateway's HS256 secret, to mint a client's token
     --edge-ca-file / EDGE_CA_FILE        certificate to verify the edge with (unset: not verified)
+    --api-prefix / API_PREFIX            the path the edge serves the gateway's API under (`/api`; default: the root)
     --max-fail-ratio / LOAD_MAX_FAIL_RATIO   thresholds the `quitting` listener gates on
     --max-p95-ms / LOAD_MAX_P95_MS
     --min-rps / LOAD_MIN_RPS
@@ -39,6 +40,8 @@ def _options(parser):
                        help="the gateway's JWT_SECRET; users present tokens signed with it")
     parser.add_argument("--edge-ca-file", env_var="EDGE_CA_FILE", default="",
                        help="CA/certificate to verify the edge's TLS with; unset: not verified")
+    parser.add_argument("--api-prefix", env_var="API_PREFIX", default="",
+                       help="path prefix the edge serves the gateway's API under, e.g. /api (default: the root)")
     parser.add_argument("--max-fail-ratio", env_var="LOAD_MAX_FAIL_RATIO", type=float, default=0.01,
                        help="threshold: highest share of failed requests")
     parser.add_argument("--max-p95-ms", env_var="LOAD_MAX_P95_MS", type=float, default=2000,

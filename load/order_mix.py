@@ -26,6 +26,9 @@ def _failure(name: str, response) -> str:
     return f"{name} answered {response.status_code}"
 
 
+# An order command is accepted (202: processed later by a worker) or created (201: a synchronous API).
+ACCEPTED = (201, 202)
+
 class OrderClientUser(FastHttpUser):
     wait_time = between(0.05, 0.25)
     # A client gives up on a stuck request well before nginx's 60 s upstream timeout.
@@ -40,6 +43,7 @@ class OrderClientUser(FastHttpUser):
         if options.edge_ca_file:
             self.insecure = False
             self.ssl_context_factory = _platform.ssl_context_factory(options.edge_ca_file)
+        self.prefix = "/" + options.api_prefix.strip("/") if options.api_prefix.strip("/") else ""
         self.customer_id = f"load-customer-{random.randrange(10**6):06d}"
         self.token = _platform.mint_token(options.jwt_secret, self.customer_id)
         self.token_minted = time.monotonic()
@@ -58,7 +62,7 @@ class OrderClientUser(FastHttpUser):
         body = {"customer_id": self.customer_id, "items": items}
         headers = {**self.headers(), "Idempotency-Key": str(uuid.uuid4())}
         for attempt in (1, 2):
-            with self.client.post("/orders", json=body, headers=headers, name="POST /orders",
+            with self.client.post(f"{self.prefix}/orders", json=body, headers=headers, name="POST /orders",
                                   catch_response=True) as response:
                 if attempt == 1 and isinstance(getattr(response, "error", None), DROPPED):
                     # The connection dropped with no answer at all: the edge closed an idle
@@ -68,7 +72,7 @@ class OrderClientUser(FastHttpUser):
                     response.request_meta["name"] = "POST /orders (connection dropped, resent)"
                     response.success()
                     continue
-                if response.status_code != 202:
+                if response.status_code not in ACCEPTED:
                     response.failure(_failure("POST /orders", response))
                     return
                 self.placed = (self.placed + [response.json()["order_id"]])[-20:]
@@ -79,7 +83,7 @@ class OrderClientUser(FastHttpUser):
         if not self.placed:
             return self.place_order()
         order_id = random.choice(self.placed)
-        with self.client.get(f"/orders/{order_id}", headers=self.headers(), name="GET /orders/{id}",
+        with self.client.get(f"{self.prefix}/orders/{order_id}", headers=self.headers(), name="GET /orders/{id}",
                              catch_response=True) as response:
             if response.status_code in (200, 404):
                 response.success()
