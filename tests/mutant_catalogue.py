@@ -14,6 +14,9 @@ class MutantRun:
     must_fail: tuple[str, ...]  # control ids that must report "failed"
     live: bool = True  # False: proven on the compose model alone (--target static), and it
     # must then be the only control failing: a static mutant breaks exactly one thing.
+    # (control id, words its message must carry): when one bring-up holds several mutants of
+    # one control, each must be named in its failure, not just one of them.
+    must_say: tuple[tuple[str, str], ...] = ()
 
 
 def _static(control_id: str, override: str) -> MutantRun:
@@ -162,5 +165,29 @@ MUTANT_RUNS += [
             "scale/gateway-one-replica-hangs.yml",
         ),
         ("SCALE-001", "SCALE-004", "SCALE-005"),
+    ),
+]
+MUTANT_RUNS += [
+    MutantRun(
+        # Healthchecks that check nothing (HEALTH-010) and networks wider than the roles need
+        # (NET-007, NET-008), two services each; the breakages touch different things, so
+        # one bring-up proves each by name.
+        "healthchecks-that-check-nothing-networks-too-wide",
+        (
+            "health/gateway-healthcheck-always-passes.yml",
+            "health/postgres-healthcheck-asks-another-process.yml",
+            "network/order-service-on-public-network.yml",
+            "network/redis-on-backend-network.yml",
+            "network/frontend-not-internal.yml",
+        ),
+        ("HEALTH-010", "NET-007", "NET-008"),
+        must_say=(
+            ("HEALTH-010", "api-gateway: still healthy after"),
+            ("HEALTH-010", "postgres: still healthy after"),
+            ("NET-007", "order-service joins public, where none of its peers is"),
+            ("NET-007", "redis joins backend for api-gateway"),
+            ("NET-008", "api-gateway has a route out over frontend"),
+            ("NET-008", "order-service has a route out over public"),
+        ),
     ),
 ]

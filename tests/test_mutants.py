@@ -20,11 +20,25 @@ def _suite_control_ids() -> set[str]:
     return set(_control_files())
 
 
-def _chapters_of(run) -> list[str]:
-    # A live mutant is judged by the chapters its controls live in: the others (backup round
-    # trips, scaling under load) would only add minutes to every bring-up.
-    files = _control_files()
-    return sorted({files[control_id] for control_id in run.must_fail})
+def _control_functions() -> dict[str, str]:
+    """control id -> the name of the test function under its @control decorator."""
+    found, pending = {}, None
+    for path in (ROOT / "suites").glob("test_*.py"):
+        for line in path.read_text().splitlines():
+            if decorator := CONTROL_DECORATOR.search(line):
+                pending = decorator.group(1)
+            elif pending and (function := re.match(r"def (\w+)", line)):
+                found[pending], pending = function.group(1), None
+    return found
+
+
+def _selection_of(run) -> list[str]:
+    # A live mutant is judged by the controls it must fail, in their chapters: the others
+    # (backup round trips, scaling under load, freezing every service) would only add
+    # minutes to every bring-up and assert nothing here.
+    files, functions = _control_files(), _control_functions()
+    return [*sorted({files[control_id] for control_id in run.must_fail}),
+            "-k", " or ".join(functions[control_id] for control_id in run.must_fail)]
 
 
 def test_every_control_has_a_mutant():
@@ -53,9 +67,12 @@ def test_static_mutant_fails_its_controls(run, reports_dir):
 @pytest.mark.bringup
 @pytest.mark.parametrize("run", [r for r in MUTANT_RUNS if r.live], ids=lambda r: r.name)
 def test_live_mutant_fails_its_controls(run, reports_dir):
-    result = run_suite(reports_dir, "-n", "2", *_override_args(run), *_chapters_of(run))
+    result = run_suite(reports_dir, "-n", "2", *_override_args(run), *_selection_of(run))
     statuses = {c: result.status_of(c) for c in run.must_fail}
     assert statuses == {c: "failed" for c in run.must_fail}, f"{statuses}\n{result.output[-3000:]}"
+    messages = result.failing()
+    unsaid = [f"{c}: {words!r}" for c, words in run.must_say if words not in messages.get(c, "")]
+    assert not unsaid, f"failures that do not name their mutant: {unsaid}\n{messages}"
     assert result.returncode == 1
     assert objects_of_ours(result.project) == []
 
