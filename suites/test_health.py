@@ -252,6 +252,8 @@ def test_every_healthcheck_notices_its_service_hang(stack, platform, freezer, ob
             problems.append(f"{trial.service}: {trial.state} after {trial.seconds:.0f} s frozen, never unhealthy")
         if trial.noticed and trial.recovered != "healthy":
             problems.append(f"{trial.service}: {trial.recovered} {trial.recovery_s:.0f} s after its thaw")
+        if trial.unreadable:
+            seen.append(f"{trial.service}: frozen without knowing what they listen on: {', '.join(trial.unreadable)}")
         if trial.spared:
             seen.append(f"{trial.service}: left running, listening on loopback only: "
                         f"{', '.join(command for _, command in trial.spared)}")

@@ -79,8 +79,10 @@ def test_live_mutant_fails_its_controls(run, reports_dir):
 
 @pytest.mark.bringup
 def test_a_stack_without_a_broker_healthcheck_fails_the_full_run(reports_dir):
+    # HEALTH-010 freezes every service in turn: minutes that assert nothing here.
     result = run_suite(reports_dir, "-n", "2", "--stack-override", str(MUTANTS_DIR / "health/rabbitmq-healthcheck-disabled.yml"),
-                       "suites/test_health.py", "suites/test_config.py")
+                       "suites/test_health.py", "suites/test_config.py",
+                       "-k", f"not {_control_functions()['HEALTH-010']}")
     assert result.returncode != 0
     assert result.status_of("HEALTH-001") == "failed"
     assert objects_of_ours(result.project) == []
