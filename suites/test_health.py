@@ -8,7 +8,9 @@ import redis
 import requests
 
 from fixtures import clients
+from fixtures.applicability import not_applicable
 from fixtures.controls import control
+from fixtures.platform.peers import independent_sets, peers, unknown
 
 # The data roles the gateway's health endpoint reports on, unless the contract names its own
 # (seed 004 §Health endpoint contract).
@@ -163,3 +165,100 @@ def test_order_flows_end_to_end(gateway, stack, platform):
     replicas = {c.id[:12] for c in stack.containers(platform.service("worker"))}
     processed_by = read.json().get("processed_by")
     assert processed_by in replicas, f"order processed by {processed_by!r}, not one of the worker replicas {sorted(replicas)}"
+
+
+def _links(platform, services: list[str]) -> dict[str, set[str]]:
+    """Who must not be frozen together: peers (fixtures/platform/peers.py), and a service with no role with everyone."""
+    links = {service: set(found) for service, found in peers(platform).items()}
+    for stranger in unknown(platform):
+        links[stranger] = set(services) - {stranger}
+        for service in services:
+            if service != stranger:
+                links.setdefault(service, set()).add(stranger)
+    return links
+
+
+def _targets(stack, freezer, services: list[str]) -> tuple[list[tuple[str, object]], list[str]]:
+    """(service, container) to freeze for each service, and why a service is not judged.
+
+    One replica stands for a replicated service (they share one healthcheck), and the last
+    healthy replica is never frozen: the edge keeps an upstream, the workers a consumer.
+    """
+    targets, not_judged = [], []
+    for name in services:
+        containers = [c for c in stack.containers(name, include_stopped=False) if freezer.healthcheck(c)]
+        healthy = [c for c in containers if freezer.health(c) == "healthy"]
+        if not healthy:
+            states = ", ".join(freezer.health(c) for c in containers) or "no running container"
+            not_judged.append(f"{name} (not healthy before its freeze: {states})")
+        elif max(len(containers), stack.model.replicas(name)) > 1 and len(healthy) < 2:
+            not_judged.append(f"{name} (one healthy replica left, and the last is never frozen)")
+        else:
+            targets.append((name, healthy[0]))
+    return targets, not_judged
+
+
+def _settle(stack, services: list[str], timeout_s: float = 120) -> list[str]:
+    """Wait until every container of `services` is healthy again; the services that are not."""
+    unsettled = []
+    for name in services:
+        states = stack.wait_healthy(name, timeout_s=timeout_s)
+        if not all(state == "healthy" for state in states):
+            unsettled.append(f"{name} ({', '.join(states)})")
+    return unsettled
+
+
+@pytest.mark.disruptive
+@control("HEALTH-010", severity="high", reference="seed 001 §Health Checks; CIS Docker 1.6.0 4.6")
+def test_every_healthcheck_notices_its_service_hang(stack, platform, freezer, observed):
+    """Every healthcheck turns its container unhealthy within its own window when the service hangs, and healthy after.
+
+    Rationale: HEALTH-001 sees a healthcheck declared and HEALTH-002 a container healthy;
+    neither asks whether the check would ever notice the service failing. `true`, `|| exit 0`
+    or a probe of a port some other process answers keep a dead service "healthy", and
+    compose `--wait`, restart policies, the edge's failover and every orchestrator trust
+    it. Each service's processes are frozen (SIGSTOP from outside the container; the
+    healthcheck itself runs untouched, and a process listening only on loopback is not the
+    service), and its container must turn unhealthy within the check's own window: retries
+    × (interval + timeout), as the engine runs probes, plus one probe and a margin; then it
+    is thawed and must turn healthy again. One replica of a replicated service is frozen,
+    never the last healthy one. Peers (a data service and its clients, the edge and the
+    gateway) are never frozen together, so a check that only tests a peer is not credited
+    with the peer's hang; services that are not peers are frozen at once, so the control
+    costs about two of the longest windows, not their sum.
+    """
+    services = sorted(name for name in stack.model.services
+                      if any(freezer.healthcheck(c) for c in stack.containers(name, include_stopped=False)))
+    if not services:
+        not_applicable("no running service declares a healthcheck")
+    healthy_at_start = [name for name in services if all(s == "healthy" for s in stack.health_states(name))]
+    trials, not_judged, problems = [], [], []
+    for wave in independent_sets(services, _links(platform, services)):
+        problems += [f"{unsettled} did not turn healthy again before the next freeze"
+                     for unsettled in _settle(stack, healthy_at_start)]
+        targets, skipped = _targets(stack, freezer, wave)
+        not_judged += skipped
+        trials += freezer.trials(targets)
+    problems += [f"{unsettled} did not turn healthy again after the last thaw"
+                 for unsettled in _settle(stack, healthy_at_start)]
+    seen = []
+    for trial in sorted(trials, key=lambda t: t.service):
+        window = trial.healthcheck.window_s
+        if trial.noticed:
+            seen.append(f"{trial.service}: unhealthy {trial.seconds:.0f} s after its freeze (window {window:.0f} s)")
+        elif trial.state == "healthy":
+            problems.append(f"{trial.service}: still healthy after {trial.seconds:.0f} s: the healthcheck does not "
+                            f"test the service ({' '.join(trial.healthcheck.test[1:])})")
+        else:
+            problems.append(f"{trial.service}: {trial.state} after {trial.seconds:.0f} s frozen, never unhealthy")
+        if trial.noticed and trial.recovered != "healthy":
+            problems.append(f"{trial.service}: {trial.recovered} {trial.recovery_s:.0f} s after its thaw")
+        if trial.unreadable:
+            seen.append(f"{trial.service}: frozen without knowing what they listen on: {', '.join(trial.unreadable)}")
+        if trial.spared:
+            seen.append(f"{trial.service}: left running, listening on loopback only: "
+                        f"{', '.join(command for _, command in trial.spared)}")
+    if not trials:
+        problems.append("no healthcheck could be judged")
+    observed("; ".join(seen + ([f"not judged: {', '.join(not_judged)}"] if not_judged else [])))
+    assert not problems, "; ".join(problems + ([f"not judged: {', '.join(not_judged)}"] if not_judged else []))

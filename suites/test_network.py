@@ -9,6 +9,7 @@ observed message) is judged here against that intent.
 from fixtures.applicability import not_applicable
 from fixtures.controls import control
 from fixtures.platform.inference import declared_ports
+from fixtures.platform.peers import peers, unknown
 from fixtures.platform.technologies import peer_ports
 from fixtures.policy import is_loopback
 
@@ -170,3 +171,94 @@ def test_every_service_listens_only_on_ports_the_platform_knows(stack, service, 
         not_applicable(f"no container could list its sockets: {', '.join(unjudged)}")
     observed("; ".join(seen) + (f"; not judged: {', '.join(unjudged)}" if unjudged else ""))
     assert not unexpected, "; ".join(unexpected)
+
+
+def _joined(reachability) -> dict[str, set[str]]:
+    """service -> the stack networks it is attached to, as running."""
+    joined: dict[str, set[str]] = {}
+    for network in reachability.networks:
+        for member in reachability.members(network):
+            joined.setdefault(member, set()).add(network)
+    return joined
+
+
+def _fewest_others(networks, others: dict[str, set[str]]) -> set[str]:
+    """Of `networks`, those that bring the fewest services besides the ones wanted."""
+    least = min((len(others[n]) for n in networks), default=0)
+    return {n for n in networks if len(others[n]) == least}
+
+
+def _needed_networks(reachability, service: str, mine: set[str], wanted: set[str]) -> set[str]:
+    """The networks `service` needs: for each service it must talk to, the shared networks that bring it the
+    fewest others; and for a service allowed a route out whose other networks have none, its networks with one."""
+    others = {n: reachability.members(n) - wanted - {service} for n in mine}
+    needed = set()
+    for peer in wanted:
+        needed |= _fewest_others([n for n in mine if peer in reachability.members(n)], others)
+    if service in reachability.platform.egress_services() and all(reachability.internal(n) for n in needed):
+        # The edge's ports are published through a network with a route out: it needs one.
+        needed |= _fewest_others([n for n in mine if not reachability.internal(n)], others)
+    return needed
+
+
+@control("NET-007", severity="medium", reference=ISOLATION)
+def test_no_service_joins_a_network_its_role_does_not_need(reachability, observed):
+    """No service joins a network its role does not need: each one carries a peer it talks to, the shortest way.
+
+    Rationale: NET-001..003 judge who reaches the data services; a network joined for no
+    reason gives a service a path to everything there (and, on one that is not internal, a
+    route out) without any of them failing: a worker on the edge's network, a cache on the
+    broker's. Peers come from the roles (fixtures/platform/peers.py): a data service and the
+    roles the description names as its clients, the edge and the gateways (and the web
+    frontend) it serves, the dashboards and the metrics and tracing they read; gateways and
+    workers meet only through the broker and the event store. Of the networks a service
+    shares with a peer, the ones that bring it the fewest other services are the ones it
+    needs (a second, wider one is a finding), and a service of an egress role also needs one
+    network with a route out, where its ports are published. A service with no role is not
+    judged and counts as everyone's possible peer: the description does not say whom it talks to.
+    """
+    links, strangers = peers(reachability.platform), unknown(reachability.platform)
+    joined, problems, seen = _joined(reachability), [], []
+    for service in sorted(set(joined) - strangers):
+        mine = joined[service]
+        wanted = links.get(service, set()) | strangers
+        needed = _needed_networks(reachability, service, mine, wanted)
+        seen.append(f"{service} needs {', '.join(sorted(needed)) or 'no network'}")
+        for network in sorted(mine - needed):
+            members = reachability.members(network) - {service}
+            talked_to = members & wanted
+            if not talked_to:
+                problems.append(f"{service} joins {network}, where none of its peers is "
+                                f"({', '.join(sorted(members)) or 'nobody else there'})")
+            else:
+                problems.append(f"{service} joins {network} for {', '.join(sorted(talked_to))}, already reached over "
+                                f"{', '.join(sorted(needed))}; there it also reaches "
+                                f"{', '.join(sorted(members - talked_to))}")
+    judged_not = sorted(strangers & set(joined))
+    observed("; ".join(seen) + (f"; not judged (no role): {', '.join(judged_not)}" if judged_not else ""))
+    assert not problems, f"{'; '.join(problems)}\n{reachability.markdown()}"
+
+
+@control("NET-008", severity="high", reference=ISOLATION)
+def test_only_egress_roles_have_a_route_out(reachability, observed):
+    """Only the services of the roles allowed egress (the edge, and the description's `egress`) have a route out.
+
+    Rationale: a route out is how a compromised service calls home and how data leaves; the
+    edge needs one to face clients, a gateway behind it does not. Each network's route out is
+    tried against the sentinel outside the stack (NET-003's); any service on a network that
+    reaches it, other than those of the `egress` roles, is a finding, and so is a sentinel no
+    network with a route out reached, which would prove nothing.
+    """
+    platform = reachability.platform
+    egress = platform.egress_services()
+    with_route = [n for n in reachability.networks if reachability.route_out[n].observed]
+    problems = [f"{service} has a route out over {network}"
+                for network in with_route for service in sorted(reachability.members(network) - egress)]
+    open_networks = [n for n in reachability.networks if not reachability.internal(n)]
+    if open_networks and not with_route:
+        problems.append(f"the sentinel answered none of the non-internal networks ({', '.join(open_networks)}), "
+                        "so a missing route out proves nothing")
+    routes = [f"{n} ({', '.join(sorted(reachability.members(n))) or 'nobody'})" for n in with_route]
+    observed(f"egress roles: {', '.join(platform.egress) or 'none'} ({', '.join(sorted(egress)) or 'no service'}); "
+             f"route out over {', '.join(routes) or 'no network'}")
+    assert not problems, f"{'; '.join(problems)}\n{reachability.markdown()}"

@@ -23,6 +23,9 @@ class MutantRun:
     @property
     def proves(self) -> tuple[str, ...]:
         return self.must_fail + tuple(control_id for control_id, _ in self.host_confined)
+    # (control id, words its message must carry): when one bring-up holds several mutants of
+    # one control, each must be named in its failure, not just one of them.
+    must_say: tuple[tuple[str, str], ...] = ()
 
 
 def _static(control_id: str, override: str) -> MutantRun:
@@ -248,4 +251,28 @@ KUBE_MUTANTS = [
     _kube("KUBE-015", "postgres-admits-all-namespaces.yaml"),
     _kube("KUBE-015", "redis-not-isolated.yaml"),
     _kube("KUBE-015", "gateway-cannot-reach-broker.yaml"),
+]
+MUTANT_RUNS += [
+    MutantRun(
+        # Healthchecks that check nothing (HEALTH-010) and networks wider than the roles need
+        # (NET-007, NET-008), two services each; the breakages touch different things, so
+        # one bring-up proves each by name.
+        "healthchecks-that-check-nothing-networks-too-wide",
+        (
+            "health/gateway-healthcheck-always-passes.yml",
+            "health/postgres-healthcheck-asks-another-process.yml",
+            "network/order-service-on-public-network.yml",
+            "network/redis-on-backend-network.yml",
+            "network/frontend-not-internal.yml",
+        ),
+        ("HEALTH-010", "NET-007", "NET-008"),
+        must_say=(
+            ("HEALTH-010", "api-gateway: still healthy after"),
+            ("HEALTH-010", "postgres: still healthy after"),
+            ("NET-007", "order-service joins public, where none of its peers is"),
+            ("NET-007", "redis joins backend for api-gateway"),
+            ("NET-008", "api-gateway has a route out over frontend"),
+            ("NET-008", "order-service has a route out over public"),
+        ),
+    ),
 ]
