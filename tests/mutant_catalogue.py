@@ -215,12 +215,14 @@ MUTANT_RUNS += [
               stack_file=PLIERS),
     MutantRun(
         # Seed 002's second platform, broken where it differs from the first: a Docker secret
-        # back in an environment, the AI service published, Redis without its password, and
-        # /ai/ pinned to one replica; each touches a different service.
+        # back in an environment, the AI service published, Redis without its password, /ai/
+        # pinned to one replica, the API on the web frontend's network; each touches a
+        # different service or network.
         "pliers-secret-in-env-published-ai-open-redis-ai-on-one-replica",
         ("pliers/api-jwt-secret-in-environment.yml", "pliers/ai-service-published.yml",
-         "pliers/redis-without-password.yml", "pliers/edge-ai-single-replica.yml"),
-        ("RUNTIME-023", "NET-005", "CRED-005", "CRED-006", "CRED-007", "SCALE-006"),
+         "pliers/redis-without-password.yml", "pliers/edge-ai-single-replica.yml",
+         "pliers/api-on-frontend-network.yml"),
+        ("RUNTIME-023", "NET-005", "CRED-005", "CRED-006", "CRED-007", "SCALE-006", "NET-007"),
         stack_file=PLIERS,
     ),
 ]

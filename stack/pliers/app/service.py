@@ -9,7 +9,10 @@ import time
 from pathlib import Path
 
 import jwt
+import redis.asyncio as aioredis
 from aiohttp import web
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 REPLICA = socket.gethostname()
 CHECK_TIMEOUT = 2.0
@@ -43,6 +46,18 @@ class JsonFormatter(logging.Formatter):
                  "service": self.service, "replica": REPLICA, "msg": record.getMessage()}
         entry.update(getattr(record, "fields", {}))
         return json.dumps(entry)
+
+
+def redis_client() -> aioredis.Redis:
+    """Redis as the services reach it: the ACL user REDIS_USER, its password from REDIS_PASSWORD(_FILE)."""
+    env = os.environ
+    return aioredis.Redis(
+        host=env["REDIS_HOST"], port=int(env.get("REDIS_PORT", "6379")), username=env.get("REDIS_USER") or None,
+        password=secret("REDIS_PASSWORD"), decode_responses=True,
+        socket_timeout=CHECK_TIMEOUT, socket_connect_timeout=CHECK_TIMEOUT,
+        # After a Redis restart the pooled connection is dead: retry once on a new one.
+        retry=Retry(NoBackoff(), 1), retry_on_error=[aioredis.ConnectionError],
+    )
 
 
 def error(status, message, **headers):

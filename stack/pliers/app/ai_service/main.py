@@ -10,10 +10,8 @@ import uuid
 import aiohttp
 import redis.asyncio as aioredis
 from aiohttp import web
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
-from service import CHECK_TIMEOUT, error, health_handler, jwt_middleware, log, run, secret
+from service import CHECK_TIMEOUT, redis_client, error, health_handler, jwt_middleware, log, run, secret
 
 PORT = int(os.environ.get("PORT", "3001"))
 API_URL = os.environ.get("API_URL", "http://api:3000").rstrip("/")
@@ -70,14 +68,8 @@ async def redis_ok(app):
 
 
 async def open_clients(app):
-    env = os.environ
     app["http"] = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=CHECK_TIMEOUT))
-    app["redis"] = aioredis.Redis(
-        host=env["REDIS_HOST"], port=int(env.get("REDIS_PORT", "6379")), username=env.get("REDIS_USER") or None,
-        password=secret("REDIS_PASSWORD"), decode_responses=True,
-        socket_timeout=CHECK_TIMEOUT, socket_connect_timeout=CHECK_TIMEOUT,
-        retry=Retry(NoBackoff(), 1), retry_on_error=[aioredis.ConnectionError],
-    )
+    app["redis"] = redis_client()
     yield
     await app["redis"].close(close_connection_pool=True)
     await app["http"].close()

@@ -14,10 +14,8 @@ from aiohttp import web
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
-from service import CHECK_TIMEOUT, REPLICA, error, health_handler, jwt_middleware, log, run, secret
+from service import CHECK_TIMEOUT, redis_client, REPLICA, error, health_handler, jwt_middleware, log, run, secret
 
 PORT = int(os.environ.get("PORT", "3000"))
 ORDER_CACHE_TTL = 30
@@ -136,13 +134,7 @@ async def open_clients(app):
         min_size=1, max_size=10, open=False, timeout=CHECK_TIMEOUT, reconnect_timeout=3,
     )
     await app["pg"].open(wait=False)
-    app["redis"] = aioredis.Redis(
-        host=env["REDIS_HOST"], port=int(env.get("REDIS_PORT", "6379")), username=env.get("REDIS_USER") or None,
-        password=secret("REDIS_PASSWORD"), decode_responses=True,
-        socket_timeout=CHECK_TIMEOUT, socket_connect_timeout=CHECK_TIMEOUT,
-        # After a Redis restart the pooled connection is dead: retry once on a new one.
-        retry=Retry(NoBackoff(), 1), retry_on_error=[aioredis.ConnectionError],
-    )
+    app["redis"] = redis_client()
     yield
     await app["redis"].close(close_connection_pool=True)
     await app["pg"].close()
