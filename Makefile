@@ -27,7 +27,7 @@ host-packages:
 	if [ -n "$$missing" ]; then \
 		echo "setup: installing$$missing (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
-	@$(BIN)/python -m fixtures.compose_cli
+	@$(BIN)/python -m fixtures.engine.compose_cli
 
 conformance: setup
 	$(BIN)/pytest suites/ -n auto $(PYTEST_ARGS)
@@ -47,7 +47,7 @@ test: setup
 	$(BIN)/pytest tests/ -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 images: setup
-	$(BIN)/python -m fixtures.images
+	$(BIN)/python -m fixtures.engine.images
 
 # Locust vs wrk, and 1 vs 3 gateway replicas, on a stack of its own (figures, not a gate).
 benchmark-load: setup

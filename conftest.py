@@ -6,7 +6,7 @@ import sys
 # fixtures/ is imported from the repo root, never installed (see pyproject.toml).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-pytest_plugins = ["fixtures.kube.plugin", "fixtures.plugin", "fixtures.engine_facts", "fixtures.gate.plugin"]
+pytest_plugins = ["fixtures.kube.plugin", "fixtures.plugin", "fixtures.engine.engine_facts", "fixtures.gate.plugin"]
 
 
 def pytest_addoption(parser):
@@ -57,7 +57,7 @@ def pytest_addoption(parser):
         "--keep-stack",
         action="store_true",
         default=False,
-        help="leave the stack running after the run; remove it with python -m fixtures.cleanup PROJECT",
+        help="leave the stack running after the run; remove it with python -m fixtures.engine.cleanup PROJECT",
     )
     group.addoption(
         "--reports-dir",

@@ -11,7 +11,7 @@ nothing. What the script does, in order:
 2. runs `sh docker-bench-security.sh -b -c container_runtime -i PROJECT-` in DIR against that
    stack (docker-bench reads the engine only: `docker inspect`, `docker port`, and
    `docker exec CONTAINER ps` for 5.7; it writes its log under DIR/log);
-3. removes the kept stack (`python -m fixtures.cleanup PROJECT`) whatever happened;
+3. removes the kept stack (`python -m fixtures.engine.cleanup PROJECT`) whatever happened;
 4. prints the table of its 32 checks: its verdict, our controls (found by the CIS ids in
    their references) with their statuses, and the category: covered, stricter (we catch
    what it passes), not applicable (why), or missing. Then the counts, and every WARN of
@@ -171,7 +171,7 @@ def main(argv: list[str]) -> int:
         try:
             output = run_docker_bench(options.docker_bench, project)
         finally:
-            subprocess.run([sys.executable, "-m", "fixtures.cleanup", project], cwd=ROOT, capture_output=True)
+            subprocess.run([sys.executable, "-m", "fixtures.engine.cleanup", project], cwd=ROOT, capture_output=True)
         checks = parse_docker_bench(output)
         if not checks:
             raise BadInput(f"docker-bench-security printed no section 5 check: {output.strip()[-500:]}")

@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 from fixtures.clients import Gateway, mint_token  # noqa: E402
 from fixtures.errors import HarnessError  # noqa: E402
 from fixtures.lifecycle import StackSession  # noqa: E402
-from fixtures.load import Load  # noqa: E402
-from fixtures.scaling import Scaler  # noqa: E402
+from fixtures.labs.load import Load  # noqa: E402
+from fixtures.labs.scaling import Scaler  # noqa: E402
 from fixtures.stack import Stack  # noqa: E402
 
 REPORTS = ROOT / "reports" / "load" / "benchmark"

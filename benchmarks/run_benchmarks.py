@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 import docker  # noqa: E402
 
 from fixtures import images, secrets  # noqa: E402
-from fixtures.tls import write_edge_certificate  # noqa: E402
+from fixtures.engine.tls import write_edge_certificate  # noqa: E402
 
 # The cold build uses its own repository name so it never removes images a run is using.
 BENCH_REPOSITORY = "conformance-benchmark"
@@ -42,7 +42,7 @@ def timed(label: str, command: list[str], env: dict | None = None) -> float:
 def build_seconds() -> tuple[float, float]:
     """Cold (nothing built) and warm (everything built) image builds, in a throwaway repository."""
     env = {"CONFORMANCE_IMAGE_REPOSITORY": BENCH_REPOSITORY}
-    command = [sys.executable, "-m", "fixtures.images"]
+    command = [sys.executable, "-m", "fixtures.engine.images"]
     try:
         cold = timed("image build, cold (base + 6 services)", command, env)
         warm = timed("image build, warm (nothing to do)", command, env)

@@ -8,7 +8,7 @@ import docker
 import pytest
 
 from fixtures import secrets
-from fixtures.cleanup import remove_kept_stack
+from fixtures.engine.cleanup import remove_kept_stack
 from tests.suite_runner import objects_of_ours, run_suite
 
 HEALTH_AND_CREDENTIALS = ("suites/test_health.py", "suites/test_credentials.py")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import html_report
+from fixtures.reports import html_report
 
 RECORDED = Path(__file__).resolve().parent / "data" / "html_report"
 # Runs after layout, in the browser: what a person looking at the first screen would see.
@@ -93,7 +93,7 @@ def test_load_results_of_an_earlier_run_are_left_out(tmp_path):
 
 
 def test_rebuilding_without_a_run_is_one_clear_error(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "fixtures.html_report", str(tmp_path)], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "fixtures.reports.html_report", str(tmp_path)], capture_output=True, text=True,
                             cwd=Path(__file__).resolve().parent.parent)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [f"html_report: {tmp_path / 'conformance.json'} not found: run the suite first (pytest suites/)"]

@@ -44,7 +44,7 @@ def kept_stack(tmp_path_factory):
         ca_file = next(Path("/tmp").glob(f"{project}-*/tls/server.crt"))
         yield f"https://127.0.0.1:{port}", {"JWT_SECRET": chosen["JWT_SECRET"], "EDGE_CA_FILE": str(ca_file)}
     finally:
-        subprocess.run([sys.executable, "-m", "fixtures.cleanup", project], cwd=ROOT, capture_output=True)
+        subprocess.run([sys.executable, "-m", "fixtures.engine.cleanup", project], cwd=ROOT, capture_output=True)
         for run_dir in Path("/tmp").glob(f"{project}-*"):
             subprocess.run(["rm", "-rf", str(run_dir)])
         assert objects_of_ours(project) == []

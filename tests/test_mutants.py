@@ -3,7 +3,7 @@
 import docker
 import pytest
 
-from fixtures.engine_facts import read_engine_facts
+from fixtures.engine.engine_facts import read_engine_facts
 from fixtures.gate import registry
 from tests.mutant_catalogue import KUBE_MUTANTS, MUTANT_RUNS
 from tests.suite_runner import MUTANTS_DIR, ROOT, objects_of_ours, run_suite

@@ -9,7 +9,7 @@ import docker
 import pytest
 
 from fixtures import secrets
-from fixtures.engine_facts import read_engine_facts
+from fixtures.engine.engine_facts import read_engine_facts
 from tests.mutant_catalogue import MUTANT_RUNS
 from tests.suite_runner import ROOT, objects_of_ours, run_suite
 
@@ -66,7 +66,7 @@ def test_reference_platform_passes_every_control(reports_dir):
 
 def test_an_unchanged_tree_builds_no_image():
     """Run the image builder twice: the second run finds every tag and builds nothing."""
-    first = subprocess.run([sys.executable, "-m", "fixtures.images"], cwd=ROOT, capture_output=True, text=True)
+    first = subprocess.run([sys.executable, "-m", "fixtures.engine.images"], cwd=ROOT, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr[-2000:]
-    second = subprocess.run([sys.executable, "-m", "fixtures.images"], cwd=ROOT, capture_output=True, text=True)
+    second = subprocess.run([sys.executable, "-m", "fixtures.engine.images"], cwd=ROOT, capture_output=True, text=True)
     assert second.returncode == 0 and "building" not in second.stdout, second.stdout

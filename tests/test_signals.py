@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import load
+from fixtures.labs import load
 from tests.suite_runner import ROOT, objects_of_ours, suite_command
 
 SIGINT_BIT = 1 << (signal.SIGINT - 1)

@@ -1,10 +1,10 @@
 """docs/controls.md is generated from the markers and must match them."""
 
-from fixtures import catalogue
+from fixtures.reports import catalogue
 
 
 def test_the_control_catalogue_is_up_to_date():
-    assert catalogue.CATALOGUE.read_text() == catalogue.render(), "run `python -m fixtures.catalogue`"
+    assert catalogue.CATALOGUE.read_text() == catalogue.render(), "run `python -m fixtures.reports.catalogue`"
 
 
 def test_every_control_is_in_the_catalogue_once():

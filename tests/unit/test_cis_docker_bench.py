@@ -2,7 +2,7 @@
 
 import importlib.util
 
-from fixtures import catalogue
+from fixtures.reports import catalogue
 from fixtures.paths import ROOT
 
 _spec = importlib.util.spec_from_file_location("cis_docker_bench", ROOT / "benchmarks" / "cis_docker_bench.py")

@@ -7,7 +7,7 @@ live mutants; these records, taken from engines that run them, prove the judgeme
 import pytest
 
 from fixtures.applicability import reason_of
-from fixtures.engine_facts import EngineFacts, host_lsms, security_option_names
+from fixtures.engine.engine_facts import EngineFacts, host_lsms, security_option_names
 from suites.test_runtime import apparmor_problem, selinux_problem
 
 # docker info SecurityOptions: an Ubuntu engine (AppArmor), a Fedora one (SELinux), this machine.

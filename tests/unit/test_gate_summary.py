@@ -4,7 +4,7 @@ import copy
 import json
 from pathlib import Path
 
-from fixtures import html_report
+from fixtures.reports import html_report
 from fixtures.gate import baseline, summary, threshold
 
 RECORDED = Path(__file__).resolve().parent.parent / "data" / "gate"

@@ -1,6 +1,6 @@
 """Image tags are hashes of their inputs: stable for an unchanged tree, new when an input changes."""
 
-from fixtures import images
+from fixtures.engine import images
 
 
 def test_tags_are_stable_for_an_unchanged_tree():

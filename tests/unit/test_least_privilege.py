@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from fixtures.freezer import Healthcheck, healthcheck_of
-from fixtures.matrix import Observation, ReachabilityMatrix
+from fixtures.labs.freezer import Healthcheck, healthcheck_of
+from fixtures.labs.matrix import Observation, ReachabilityMatrix
 from fixtures.paths import ROOT
 from fixtures.platform import describe
 from fixtures.platform.peers import independent_sets, peers, unknown

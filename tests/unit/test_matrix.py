@@ -1,6 +1,6 @@
 """The reachability matrix: expected from the compose model, observed beside it, mismatches marked."""
 
-from fixtures.matrix import HOST, Binding, Observation, ReachabilityMatrix
+from fixtures.labs.matrix import HOST, Binding, Observation, ReachabilityMatrix
 from fixtures.platform import describe
 from fixtures.stack import ComposeModel
 

@@ -4,7 +4,7 @@ import json
 
 from _pytest.reports import TestReport
 
-from fixtures.report import ControlReport
+from fixtures.reports.report import ControlReport
 
 PROPS = [("control_id", "HEALTH-002"), ("control_title", "Healthy."), ("severity", "high"), ("reference", "seed 003")]
 

@@ -7,7 +7,7 @@ from _pytest.reports import TestReport
 
 from fixtures.errors import HarnessError
 from fixtures.gate import registry, waivers
-from fixtures.report import ControlReport
+from fixtures.reports.report import ControlReport
 
 KNOWN = set(registry.by_id())
 SERVICES = ["api-gateway", "nginx", "order-service", "postgres", "rabbitmq", "redis"]
