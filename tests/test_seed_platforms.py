@@ -6,14 +6,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fixtures.gate import registry
 from tests.suite_runner import ROOT, objects_of_ours, run_suite
 
 PLIERS = ROOT / "stack" / "pliers" / "docker-compose.yml"
 DEVSTACK = Path(__file__).resolve().parent / "platforms" / "devstack"
 # What the seeds predict about the dev stack is judged in these chapters; the backup round
-# trips and load runs would only add minutes (their controls pass on it, as on the reference).
+# trips, load runs and HEALTH-010's freezing of every service would only add minutes (their
+# controls are proven on the reference platform and its mutants).
 DEVSTACK_CHAPTERS = ("suites/test_config.py", "suites/test_health.py", "suites/test_credentials.py",
-                     "suites/test_runtime.py", "suites/test_network.py")
+                     "suites/test_runtime.py", "suites/test_network.py",
+                     "-k", f"not {registry.by_id()['HEALTH-010'].function}")
 
 
 @pytest.mark.bringup
