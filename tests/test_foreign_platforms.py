@@ -21,26 +21,30 @@ EXPECTED_FINDINGS = {
         "CONFIG-009": "web publishes 8000 on every interface",
         "CONFIG-010": "there is no edge; web publishes",
         "HEALTH-001": "web has no healthcheck",
+        "CONFIG-011": "no service declares read_only",
     },
     "traefik-api-cache.yml": {
         "CONFIG-004": "the cache's healthcheck passes its password on the command line (redis-cli -a)",
         "CONFIG-005": "the cache keeps /data on no volume",
+        "CONFIG-011": "no service declares read_only",
     },
     "haproxy-queue-workers.yml": {
         "CONFIG-004": "the broker's password comes from a variable nobody sets: it resolves to nothing",
         "CONFIG-005": "MySQL keeps its data on a tmpfs",
+        "CONFIG-011": "no service declares read_only",
     },
     "observability.yml": {
         "CONFIG-001": "no limits", "CONFIG-002": "no restart policy",
         "CONFIG-003": "prometheus:latest", "CONFIG-004": "Grafana's admin password is written in",
         "CONFIG-009": "Elasticsearch and Jaeger on every interface", "CONFIG-010": "no edge; everything publishes",
-        "HEALTH-001": "no healthchecks",
+        "HEALTH-001": "no healthchecks", "CONFIG-011": "no service declares read_only",
     },
     "pliers-seed-002.yml": {
         "CONFIG-001": "no limits", "CONFIG-003": "api, ai-service and web are build-only",
         "CONFIG-008": "traefik mounts the Docker socket", "CONFIG-009": "every port on every interface",
         "CONFIG-010": "postgres, redis, api, ai-service and web publish besides the edge",
-        "HEALTH-001": "traefik has no healthcheck",
+        "HEALTH-001": "traefik has no healthcheck", "CONFIG-011": "no service declares read_only",
+        "CONFIG-017": "traefik publishes 80 and 443, privileged ports",
     },
 }
 EXPECTED_PLATFORM = {

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.gate import registry
+
 from tests.suite_runner import MUTANTS_DIR, ROOT, objects_of_ours, run_suite
 from tests.unit.test_sarif import assert_valid_sarif
 
@@ -59,7 +61,7 @@ def test_a_waived_failure_passes_the_gate_and_stays_visible(tmp_path, reports_di
     assert result["ruleId"] == "CONFIG-002" and result["suppressions"][0]["status"] == "accepted"
     assert "systemd unit" in result["suppressions"][0]["justification"]
     assert "verdict: CONFORMANT (exit 0): no failing control (1 waived)" in run.output
-    assert "1 failed, 10 passed, 69 skipped" in run.output  # pytest's cases: the waived one still failed
+    assert re.search(r"\b1 failed, \d+ passed", run.output)  # pytest's cases: the waived one still failed
 
 
 def test_an_expired_waiver_fails_the_control(tmp_path, reports_dir):
@@ -157,7 +159,8 @@ def test_a_static_selection_brings_nothing_up_and_says_what_ran(reports_dir):
     assert "stack: every selected control is static: nothing brought up" in run.output
     assert "stack: bringing up" not in run.output
     judged = {c["id"]: c["severity"] for c in run.report["controls"]}
-    assert sorted(judged) == [f"CONFIG-{n:03d}" for n in range(4, 11)] + ["HEALTH-001"]
+    high_config = sorted(c.id for c in registry.controls() if c.prefix == "CONFIG" and c.severity in ("critical", "high"))
+    assert sorted(judged) == high_config + ["HEALTH-001"]
     assert set(judged.values()) == {"critical", "high"}
     assert run.failing() == {"CONFIG-010": "non-edge services publish ports: rabbitmq"}
     selection = run.report["selection"]
