@@ -25,6 +25,7 @@ def _leave_crashed_run_leftovers() -> None:
 
 
 @pytest.mark.bringup
+@pytest.mark.full_run
 def test_reference_platform_passes_every_control(reports_dir):
     _leave_crashed_run_leftovers()
     chosen = {name: f"chosen-{name.lower()}-{os.getpid()}-x9" for name in secrets.SECRET_VARIABLES}

@@ -20,6 +20,7 @@ DEVSTACK_CHAPTERS = ("suites/test_config.py", "suites/test_health.py", "suites/t
 
 
 @pytest.mark.bringup
+@pytest.mark.full_run
 def test_pliers_passes_every_control_that_applies(reports_dir):
     result = run_suite(reports_dir, "-n", "auto", "--stack-file", str(PLIERS), timeout_s=1500)
     statuses = {c["id"]: c["status"] for c in result.report["controls"]}

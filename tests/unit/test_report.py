@@ -80,3 +80,13 @@ def test_a_control_that_cannot_apply_is_not_applicable_with_its_reason():
                        longrepr=("f.py", 1, "Skipped: not applicable: the platform has no broker")))
     (entry,) = report.finish()
     assert (entry["status"], entry["message"]) == ("not_applicable", "the platform has no broker")
+
+
+def test_the_case_a_crashed_worker_was_running_is_an_error_of_its_control():
+    report = ControlReport()
+    crashed = TestReport("suites/test_health.py::test_every_container_is_running_and_healthy", ("suites/test_health.py", None, "x"),
+                         {}, "failed", "worker 'gw0' crashed while running 'suites/test_health.py::...'", "???")
+    report.add(crashed)
+    (entry,) = report.finish()
+    assert (entry["id"], entry["status"]) == ("HEALTH-002", "error")
+    assert "crashed" in entry["message"]
