@@ -6,7 +6,9 @@ every run of suites/ is a child `pytest` with its own reports directory.
 
 import json
 import os
+import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -37,6 +39,25 @@ class SuiteRun:
 
     def failing(self) -> dict[str, str]:
         return {c["id"]: c["message"] for c in self.report["controls"] if c["status"] in ("failed", "error")}
+
+
+# Below the edge ports the harness picks (15000-30000) and the kernel's ephemeral range
+# (32768-60999): a port free here stays free until the stack binds it.
+TEST_PORT_RANGE = (10000, 15000)
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports free on every interface now, for a test platform that publishes fixed host ports."""
+    ports: set[int] = set()
+    while len(ports) < count:
+        port = random.randrange(*TEST_PORT_RANGE)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+        ports.add(port)
+    return sorted(ports)
 
 
 def suite_command(reports_dir: Path, *args: str) -> list[str]:

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from fixtures.gate import registry
-from tests.suite_runner import ROOT, objects_of_ours, run_suite
+from tests.suite_runner import ROOT, free_ports, objects_of_ours, run_suite
 
 PLIERS = ROOT / "stack" / "pliers" / "docker-compose.yml"
 DEVSTACK = Path(__file__).resolve().parent / "platforms" / "devstack"
@@ -37,7 +37,10 @@ def test_pliers_passes_every_control_that_applies(reports_dir):
 
 
 @pytest.mark.bringup
-def test_the_seeds_dev_stack_fails_what_the_seeds_predict(reports_dir):
+def test_the_seeds_dev_stack_fails_what_the_seeds_predict(reports_dir, monkeypatch):
+    ports = free_ports(3)
+    for variable, port in zip(("DEVSTACK_POSTGRES_PORT", "DEVSTACK_REDIS_PORT", "DEVSTACK_RABBITMQ_MANAGEMENT_PORT"), ports):
+        monkeypatch.setenv(variable, str(port))
     expected = yaml.safe_load((DEVSTACK / "expected-findings.yml").read_text())
     result = run_suite(reports_dir, "-n", "auto", "--stack-file", str(DEVSTACK / "docker-compose.yml"),
                        "--platform", str(DEVSTACK / "platform.yml"), *DEVSTACK_CHAPTERS, timeout_s=1200)
