@@ -60,7 +60,7 @@ def test_capabilities_say_what_each_target_can_do():
 
     verbs = {"can_scale", "can_stop_replica", "can_restart", "can_update", "can_rollback"}
     assert capable("compose") == {"compose_model", "live", "owns_stack"} | verbs
-    assert capable("existing") == {"compose_model", "live"} | verbs
+    assert capable("existing") == {"compose_model", "live", "can_scale", "can_stop_replica", "can_restart"}
     assert capable("static") == {"compose_model"}
     assert capable("manifests") == {"manifests"}
 
