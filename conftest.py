@@ -6,7 +6,7 @@ import sys
 # fixtures/ is imported from the repo root, never installed (see pyproject.toml).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from fixtures import targets  # noqa: E402
+from fixtures import targets
 
 pytest_plugins = [
     "fixtures.kube.plugin", "fixtures.suite_fixtures", "fixtures.plugin", "fixtures.engine.engine_facts",

@@ -25,9 +25,9 @@ def _names_the_target(node: ast.AST) -> bool:
 def target_name_comparisons(path: Path, root: Path = ROOT) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Compare) and any(isinstance(op, COMPARISONS) for op in node.ops):
-            if any(_names_the_target(operand) for operand in (node.left, *node.comparators)):
-                found.append(f"{path.relative_to(root)}:{node.lineno}: {ast.unparse(node)}")
+        if (isinstance(node, ast.Compare) and any(isinstance(op, COMPARISONS) for op in node.ops)
+                and any(_names_the_target(operand) for operand in (node.left, *node.comparators))):
+            found.append(f"{path.relative_to(root)}:{node.lineno}: {ast.unparse(node)}")
     return found
 
 
@@ -70,8 +70,8 @@ def test_capabilities_say_what_each_target_can_do():
     ("compose", ("broker", "target:can_scale"), None),
     ("static", ("target:live",), "a live control: --target static judges the compose model only"),
     ("static", ("target:can_scale",), "a live control: --target static judges the compose model only"),
-    ("existing", ("target:owns_stack",), "needs a stack this run brought up and may re-create (--target compose): "
-                                         "--target existing judges a running deployment it did not bring up"),
+    ("existing", ("target:owns_stack",), ("needs a stack this run brought up and may re-create (--target compose): "
+                                          "--target existing judges a running deployment it did not bring up")),
     ("compose", ("target:manifests",),
      "KUBE controls judge Kubernetes manifests: run with --target manifests --manifests DIR"),
     ("manifests", (), "--target manifests judges Kubernetes manifests only"),
@@ -103,8 +103,8 @@ def test_a_misspelt_target_need_stops_collection():
     item = SimpleNamespace(path=Path("suites/test_x.py"), originalname="test_x", get_closest_marker=lambda name: (
         pytest.mark.control("SCALE-099", title="t", severity="high", reference="r", needs=("target:scale",)).mark))
     problems = validate([item], lambda i: True)
-    assert problems == ["test_x.py::test_x: control SCALE-099 needs 'target:scale', not a target capability "
-                        f"({', '.join(NEED_PREFIX + c for c in CAPABILITIES)})"]
+    assert problems == [("test_x.py::test_x: control SCALE-099 needs 'target:scale', not a target capability "
+                         f"({', '.join(NEED_PREFIX + c for c in CAPABILITIES)})")]
 
 
 def test_the_gate_registry_reads_fixtures_without_the_plugin():
