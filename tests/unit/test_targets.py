@@ -68,6 +68,7 @@ def test_capabilities_say_what_each_target_can_do():
 @pytest.mark.parametrize("name, needs, reason", [
     ("compose", (), None),
     ("compose", ("broker", "target:can_scale"), None),
+    ("compose", ("event_store:postgres", "target:owns_stack"), None),
     ("static", ("target:live",), "a live control: --target static judges the compose model only"),
     ("static", ("target:can_scale",), "a live control: --target static judges the compose model only"),
     ("existing", ("target:owns_stack",), ("needs a stack this run brought up and may re-create (--target compose): "
