@@ -6,7 +6,12 @@ import sys
 # fixtures/ is imported from the repo root, never installed (see pyproject.toml).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-pytest_plugins = ["fixtures.kube.plugin", "fixtures.plugin", "fixtures.engine.engine_facts", "fixtures.gate.plugin"]
+from fixtures import targets
+
+pytest_plugins = [
+    "fixtures.kube.plugin", "fixtures.suite_fixtures", "fixtures.plugin", "fixtures.engine.engine_facts",
+    "fixtures.gate.plugin",
+]
 
 
 def pytest_addoption(parser):
@@ -33,11 +38,9 @@ def pytest_addoption(parser):
     )
     group.addoption(
         "--target",
-        choices=("compose", "existing", "static", "manifests"),
-        default="compose",
-        help="compose: bring the stack up and tear it down (default); existing: judge a running "
-        "deployment named by --project; static: check the compose model only, live controls skip; "
-        "manifests: judge Kubernetes manifests (--manifests), no compose file, no stack",
+        choices=targets.names(),
+        default=targets.DEFAULT,
+        help="; ".join(f"{name}: {targets.get(name).help}" for name in targets.names()),
     )
     group.addoption(
         "--manifests",

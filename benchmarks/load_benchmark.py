@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from fixtures.clients import Gateway, mint_token  # noqa: E402
 from fixtures.errors import HarnessError  # noqa: E402
-from fixtures.lifecycle import StackSession  # noqa: E402
+from fixtures.targets.compose import ComposeTarget  # noqa: E402
 from fixtures.labs.load import Load  # noqa: E402
 from fixtures.labs.scaling import Scaler  # noqa: E402
 from fixtures.stack import Stack  # noqa: E402
@@ -73,7 +73,7 @@ def main() -> int:
               file=sys.stderr)
         return 2
     REPORTS.mkdir(parents=True, exist_ok=True)
-    session = StackSession(SimpleNamespace(target="compose", project=None, stack_file=None, stack_override=[],
+    session = ComposeTarget(SimpleNamespace(project=None, stack_file=None, stack_override=[],
                                            keep_stack=False, up_timeout=240), lambda line: print(line, flush=True))
     try:
         info = session.prepare()

@@ -11,7 +11,6 @@ import time
 
 import pytest
 
-from fixtures.applicability import not_applicable
 from fixtures.controls import control
 
 ORDERS_BEFORE_A_DUMP = 5
@@ -239,15 +238,13 @@ def test_confirmed_orders_survive_a_broker_restart(backup_lab, gateway, stack, c
 
 @pytest.mark.disruptive
 @control("BACKUP-008", severity="critical", reference="seed 003 §Data Persistence; seed 003 §Data Loss After Restart; seed 001 §Stopping Services",
-         needs=("event_store:postgres",))
+         needs=("event_store:postgres", "target:owns_stack"))
 def test_data_survives_compose_down_and_up(request, backup_lab, fill_event_store, stack, platform, observed):
     """Event store rows, Redis keys and durable RabbitMQ definitions survive `docker compose down` (without -v) and `up`.
 
     Rationale: each store the platform has is judged (a platform without a cache or a broker
     is judged on the rest); `down` without `-v` is an operator's restart, and nothing may go.
     """
-    if stack.info.target != "compose":
-        not_applicable("down and up only for a stack this run brought up (--target compose)")
     redis_client = request.getfixturevalue("redis_client") if platform.technology("cache") == "redis" else None
     rabbitmq_api = request.getfixturevalue("rabbitmq_api") if platform.technology("broker") == "rabbitmq" else None
     fill_event_store(ORDERS_BEFORE_A_DUMP)

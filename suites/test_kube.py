@@ -76,7 +76,8 @@ def _minimum_replicas(workload, manifests) -> int | None:
     return workload.replicas
 
 
-@control("KUBE-001", severity="high", reference="seed 004 §Kubernetes Health Checks")
+@control("KUBE-001", severity="high", reference="seed 004 §Kubernetes Health Checks",
+         needs=("target:manifests",))
 def test_every_container_has_liveness_and_readiness_probes(manifests, observed):
     """Every long-running container declares a liveness and a readiness probe.
 
@@ -94,7 +95,8 @@ def test_every_container_has_liveness_and_readiness_probes(manifests, observed):
     assert not missing, "; ".join(missing)
 
 
-@control("KUBE-002", severity="medium", reference="seed 004 §Kubernetes Health Checks; seed 004 §Application Health")
+@control("KUBE-002", severity="medium", reference="seed 004 §Kubernetes Health Checks; seed 004 §Application Health",
+         needs=("target:manifests",))
 def test_gateway_probes_are_http_gets_of_the_health_path(manifests, observed):
     """The gateway's probes are HTTP GETs of its health path, /health or beneath it.
 
@@ -123,7 +125,8 @@ def test_gateway_probes_are_http_gets_of_the_health_path(manifests, observed):
     assert not wrong, "; ".join(wrong)
 
 
-@control("KUBE-003", severity="medium", reference="seed 004 §Kubernetes Health Checks")
+@control("KUBE-003", severity="medium", reference="seed 004 §Kubernetes Health Checks",
+         needs=("target:manifests",))
 def test_liveness_and_readiness_differ_in_timing(manifests):
     """Liveness and readiness probes are not identical in timing, and liveness is the more patient.
 
@@ -149,7 +152,8 @@ def test_liveness_and_readiness_differ_in_timing(manifests):
     assert not wrong, "; ".join(wrong)
 
 
-@control("KUBE-004", severity="high", reference="seed 004 §Automatic Rollback")
+@control("KUBE-004", severity="high", reference="seed 004 §Automatic Rollback",
+         needs=("target:manifests",))
 def test_deployments_roll_out_one_pod_at_a_time(manifests, observed):
     """Every Deployment declares a RollingUpdate with maxUnavailable ≤ 1 and maxSurge ≤ 1.
 
@@ -182,7 +186,8 @@ def test_deployments_roll_out_one_pod_at_a_time(manifests, observed):
     assert not wrong, "; ".join(wrong)
 
 
-@control("KUBE-005", severity="medium", reference="seed 004 §Automatic Rollback; seed 004 §Manual Rollback")
+@control("KUBE-005", severity="medium", reference="seed 004 §Automatic Rollback; seed 004 §Manual Rollback",
+         needs=("target:manifests",))
 def test_revision_history_keeps_the_rollback_targets(manifests):
     """Every Deployment and StatefulSet keeps at least 10 revisions to roll back to.
 
@@ -201,7 +206,8 @@ def test_revision_history_keeps_the_rollback_targets(manifests):
     assert not wrong, f"fewer than {REVISION_HISTORY_LIMIT} revisions kept: {'; '.join(wrong)}"
 
 
-@control("KUBE-006", severity="high", reference="seed 004 §Deployment Architecture")
+@control("KUBE-006", severity="high", reference="seed 004 §Deployment Architecture",
+         needs=("target:manifests",))
 def test_gateway_and_workers_run_several_replicas(manifests, observed):
     """The gateway and the workers run at least 2 replicas each.
 
@@ -220,7 +226,8 @@ def test_gateway_and_workers_run_several_replicas(manifests, observed):
     assert not wrong, f"fewer than {MIN_REPLICAS} replicas: {'; '.join(wrong)}"
 
 
-@control("KUBE-007", severity="medium", reference="seed 004 §Deployment Architecture; seed 004 §Rollback Strategy")
+@control("KUBE-007", severity="medium", reference="seed 004 §Deployment Architecture; seed 004 §Rollback Strategy",
+         needs=("target:manifests",))
 def test_gateway_and_workers_have_a_disruption_budget(manifests):
     """A PodDisruptionBudget covers the gateway and the workers, letting a drain take one pod and keeping one.
 
@@ -254,7 +261,8 @@ def test_gateway_and_workers_have_a_disruption_budget(manifests):
     assert not wrong, "; ".join(wrong)
 
 
-@control("KUBE-008", severity="medium", reference="seed 001 §Resource Limits; seed 004 §Key Metrics")
+@control("KUBE-008", severity="medium", reference="seed 001 §Resource Limits; seed 004 §Key Metrics",
+         needs=("target:manifests",))
 def test_every_container_has_requests_and_limits(manifests):
     """Every container declares CPU and memory requests and limits.
 
@@ -281,7 +289,8 @@ def _security(workload, container, field):
     return own if own is not None else (workload.pod_spec.get("securityContext") or {}).get(field)
 
 
-@control("KUBE-009", severity="high", reference="seed 004 §Security Considerations (Container Security)")
+@control("KUBE-009", severity="high", reference="seed 004 §Security Considerations (Container Security)",
+         needs=("target:manifests",))
 def test_every_container_runs_as_non_root(manifests):
     """Every container runs as a non-root user: runAsNonRoot, or a non-zero runAsUser, and never user 0.
 
@@ -300,7 +309,8 @@ def test_every_container_runs_as_non_root(manifests):
     assert not wrong, "; ".join(wrong)
 
 
-@control("KUBE-010", severity="high", reference="seed 004 §Security Considerations (Container Security)")
+@control("KUBE-010", severity="high", reference="seed 004 §Security Considerations (Container Security)",
+         needs=("target:manifests",))
 def test_no_container_can_gain_privileges(manifests):
     """Every container sets allowPrivilegeEscalation: false and none is privileged.
 
@@ -320,7 +330,8 @@ def test_no_container_can_gain_privileges(manifests):
     assert not wrong, "; ".join(wrong)
 
 
-@control("KUBE-011", severity="medium", reference="seed 004 §Security Considerations (Container Security)")
+@control("KUBE-011", severity="medium", reference="seed 004 §Security Considerations (Container Security)",
+         needs=("target:manifests",))
 def test_every_container_drops_all_capabilities(manifests):
     """Every container drops ALL capabilities and adds back none beyond NET_BIND_SERVICE.
 
@@ -340,7 +351,8 @@ def test_every_container_drops_all_capabilities(manifests):
     assert not wrong, "; ".join(wrong)
 
 
-@control("KUBE-012", severity="medium", reference="seed 004 §Security Considerations (Container Security)")
+@control("KUBE-012", severity="medium", reference="seed 004 §Security Considerations (Container Security)",
+         needs=("target:manifests",))
 def test_stateless_containers_have_a_read_only_root_filesystem(manifests, observed):
     """The edge's, gateway's and workers' containers have a read-only root filesystem.
 
@@ -380,7 +392,8 @@ def _env_literals(workload, container) -> list[str]:
     return found
 
 
-@control("KUBE-013", severity="critical", reference="seed 004 §Secrets Management; seed 004 §Configuration Management")
+@control("KUBE-013", severity="critical", reference="seed 004 §Secrets Management; seed 004 §Configuration Management",
+         needs=("target:manifests",))
 def test_no_secret_is_written_into_the_manifests(manifests):
     """No secret is written into the manifests: env, args, ConfigMaps and Secret objects carry none.
 
@@ -406,7 +419,8 @@ def test_no_secret_is_written_into_the_manifests(manifests):
     assert not found, f"secrets in the manifests: {'; '.join(found)}"
 
 
-@control("KUBE-014", severity="medium", reference="seed 004 §Rollback Strategy; seed 002 §Production Deployment Checklist")
+@control("KUBE-014", severity="medium", reference="seed 004 §Rollback Strategy; seed 002 §Production Deployment Checklist",
+         needs=("target:manifests",))
 def test_every_image_is_pinned(manifests):
     """Every container image names an explicit tag other than latest, or a digest.
 
@@ -427,7 +441,8 @@ def test_every_image_is_pinned(manifests):
     assert not floating, f"images not pinned: {'; '.join(floating)}"
 
 
-@control("KUBE-015", severity="critical", reference="seed 004 §Security Considerations (Network Security); seed 001 §Network Isolation")
+@control("KUBE-015", severity="critical", reference="seed 004 §Security Considerations (Network Security); seed 001 §Network Isolation",
+         needs=("target:manifests",))
 def test_network_policies_admit_only_each_data_services_clients(kube_reachability, observed):
     """The NetworkPolicies let each data service be reached by its clients only.
 

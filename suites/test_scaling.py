@@ -97,7 +97,7 @@ def test_order_commands_are_processed_once_by_competing_consumers(stack, gateway
 
 @pytest.mark.disruptive
 @control("SCALE-003", severity="high", reference="seed 001 §Horizontal Scaling; seed 001 §Load Balancing",
-         needs=("edge", "gateway", "app:orders"))
+         needs=("edge", "gateway", "app:orders", "target:can_scale"))
 def test_scaling_the_gateway_out_under_load_fails_no_request(scaler, load, observed):
     """Scaling the gateway 3→5 under load (then the edge reloads) fails no request and puts the new replicas in rotation.
 
@@ -129,7 +129,7 @@ def test_scaling_the_gateway_out_under_load_fails_no_request(scaler, load, obser
 
 @pytest.mark.disruptive
 @control("SCALE-004", severity="high", reference="seed 001 §Horizontal Scaling; seed 001 §Load Balancing",
-         needs=("edge", "gateway", "app:orders"))
+         needs=("edge", "gateway", "app:orders", "target:can_scale"))
 def test_scaling_the_gateway_in_under_load_fails_at_most_one_percent(scaler, load, observed):
     """Scaling the gateway 5→3 under load (then the edge reloads) fails at most 1% of requests.
 
@@ -154,7 +154,7 @@ def test_scaling_the_gateway_in_under_load_fails_at_most_one_percent(scaler, loa
 
 @pytest.mark.disruptive
 @control("SCALE-005", severity="critical", reference="seed 001 §Load Balancing; seed 001 §Health Checks",
-         needs=("edge", "gateway", "app:orders"))
+         needs=("edge", "gateway", "app:orders", "target:can_stop_replica", "target:can_scale"))
 def test_losing_a_gateway_replica_under_load_fails_at_most_one_percent(scaler, load, observed):
     """Killing one gateway replica under load fails at most 1% of requests, and the survivors take its share.
 

@@ -33,7 +33,7 @@ def test_an_existing_deployment_is_judged_with_the_given_secrets(tmp_path, monke
         monkeypatch.setenv("REDIS_PASSWORD", "not-what-the-deployment-uses")
         refused = run_suite(tmp_path / "refused", "--target", "existing", "--project", kept.project,
                             *HEALTH_AND_CREDENTIALS, timeout_s=60)
-        assert refused.returncode == 4
+        assert refused.returncode == 4, refused.output[-3000:]
         assert f"ERROR: conformance: deployment {kept.project} refused the credentials given for redis (REDIS_PASSWORD)" \
             in refused.output, refused.output[-2000:]
         assert objects_of_ours(kept.project) != [], "judging a deployment must not tear it down"
