@@ -8,6 +8,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -18,8 +19,8 @@ from fixtures.labs.timeline import Phase
 class _Edge(BaseHTTPRequestHandler):
     """Just enough of the order API; answers as the replica the scaler stand-in says is next."""
 
-    seen: list[str] = []
-    replicas: list[str] = ["r1", "r2"]
+    seen: ClassVar[list[str]] = []
+    replicas: ClassVar[list[str]] = ["r1", "r2"]
 
     def _answer(self, code: int, body: dict) -> None:
         self.seen.append(self.headers.get("X-Request-ID", ""))

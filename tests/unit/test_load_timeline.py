@@ -7,7 +7,14 @@ import pytest
 
 from fixtures.labs import timeline
 from fixtures.labs.load import NO_REPLICA
-from fixtures.labs.timeline import Phase, PhaseResult, Record, RequestLog, TimelineResult, Window
+from fixtures.labs.timeline import (
+    Phase,
+    PhaseResult,
+    Record,
+    RequestLog,
+    TimelineResult,
+    Window,
+)
 
 
 def _names(phases) -> list[str]:
