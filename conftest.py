@@ -75,6 +75,14 @@ def pytest_addoption(parser):
         metavar="SECONDS",
         help="how long bring-up may wait for every service to become healthy (default 240)",
     )
+    group.addoption(
+        "--load-phase-max-s",
+        type=float,
+        default=60,
+        metavar="SECONDS",
+        help="longest a load timeline phase runs after its action when its window still lacks the requests "
+        "its failure budget needs (default 60; README: Load tests and scaling)",
+    )
     gate = parser.getgroup("gate", "the gate: selection, waivers, threshold, baseline (fixtures/gate/)")
     gate.addoption(
         "--controls",

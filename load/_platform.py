@@ -1,4 +1,5 @@
-"""What every scenario needs from the platform: options, a client's JWT, TLS to the edge, replica shares.
+"""What every scenario needs from the platform: options, a client's JWT, TLS to the edge, replica
+shares, and a record of every request.
 
 Locust skips this file (its name starts with `_`); scenarios import it. Options come from the
 command line, the environment or pyproject's [tool.locust] (locust reads all three):
@@ -6,11 +7,13 @@ command line, the environment or pyproject's [tool.locust] (locust reads all thr
     --jwt-secret / JWT_SECRET            the gateway's HS256 secret, to mint a client's token
     --edge-ca-file / EDGE_CA_FILE        certificate to verify the edge with (unset: not verified)
     --api-prefix / API_PREFIX            the path the edge serves the gateway's API under (`/api`; default: the root)
+    --replica-header / REPLICA_HEADER    the response header naming the replica that answered (default X-Replica)
     --max-fail-ratio / LOAD_MAX_FAIL_RATIO   thresholds the `quitting` listener gates on
     --max-p95-ms / LOAD_MAX_P95_MS
     --min-rps / LOAD_MIN_RPS
 """
 
+import csv
 import json
 import logging
 import ssl
@@ -26,12 +29,51 @@ from locust.runners import WorkerRunner
 
 log = logging.getLogger("load")
 
-REPLICA_HEADER = "X-Replica"
+REPLICA_HEADER = "X-Replica"  # the platform's application contract names it (x-conformance app.replica_header)
+REQUEST_ID_HEADER = "X-Request-ID"
 NO_REPLICA = "(no answer)"  # a request no replica answered: refused, timed out, or the edge's own error
 DEFAULT_PREFIX = "reports/load/order_mix"
 TOKEN_TTL_S = 3600
 
 _shares: Counter = Counter()
+
+
+class _RequestLog:
+    """One row per request, written as each ends (`<prefix>_requests.csv`): the harness cuts the rows
+    into its phases' windows by `start` (wall-clock seconds, like its phase marks) and counts a
+    phase's evidence while the run goes on, so the master's file is line-buffered. A worker keeps
+    its rows until it sends them to the master with its stats."""
+
+    FIELDS = ("start", "response_ms", "name", "status", "failed", "error", "replica", "request_id")
+
+    def __init__(self):
+        self.header = REPLICA_HEADER
+        self.pending: list[list] = []
+        self.file = None
+        self.writer = None
+
+    def open(self, path: Path) -> None:
+        self.file = open(path, "w", newline="", buffering=1)
+        self.writer = csv.writer(self.file, lineterminator="\n")
+        self.writer.writerow(self.FIELDS)
+
+    def add(self, rows: list[list]) -> None:
+        if self.writer is not None:
+            self.writer.writerows(rows)
+        else:
+            self.pending += rows
+
+    def take(self) -> list[list]:
+        rows, self.pending = self.pending, []
+        return rows
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = self.writer = None
+
+
+_requests = _RequestLog()
 
 
 @events.init_command_line_parser.add_listener
@@ -42,6 +84,8 @@ def _options(parser):
                        help="CA/certificate to verify the edge's TLS with; unset: not verified")
     parser.add_argument("--api-prefix", env_var="API_PREFIX", default="",
                        help="path prefix the edge serves the gateway's API under, e.g. /api (default: the root)")
+    parser.add_argument("--replica-header", env_var="REPLICA_HEADER", default=REPLICA_HEADER,
+                       help="response header naming the replica that answered (default: X-Replica)")
     parser.add_argument("--max-fail-ratio", env_var="LOAD_MAX_FAIL_RATIO", type=float, default=0.01,
                        help="threshold: highest share of failed requests")
     parser.add_argument("--max-p95-ms", env_var="LOAD_MAX_P95_MS", type=float, default=2000,
@@ -55,6 +99,13 @@ def mint_token(secret: str, subject: str) -> str:
     issued = int(time.time())
     claims = {"sub": subject, "iat": issued, "exp": issued + TOKEN_TTL_S, "jti": str(uuid.uuid4())}
     return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def traced(headers: dict[str, str]) -> dict:
+    """A request's headers and context with a fresh X-Request-ID: the id travels to the platform (its
+    logs can name it) and, through the request's context, into this request's record."""
+    request_id = str(uuid.uuid4())
+    return {"headers": {**headers, REQUEST_ID_HEADER: request_id}, "context": {"request_id": request_id}}
 
 
 def ssl_context_factory(ca_file: str):
@@ -79,28 +130,38 @@ def _make_report_dirs(environment, **_kwargs):
     options = environment.parsed_options
     if options is None:
         return
+    _requests.header = options.replica_header
     for path in (getattr(options, "csv_prefix", None), getattr(options, "html_file", None)):
         if path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if not isinstance(environment.runner, WorkerRunner):
+        prefix = Path(output_prefix(environment))
+        prefix.parent.mkdir(parents=True, exist_ok=True)
+        _requests.open(prefix.parent / f"{prefix.name}_requests.csv")
 
 
 @events.request.add_listener
-def _count_replica(response, exception, **_kwargs):
-    replica = None
-    if exception is None and response is not None:
-        replica = response.headers.get(REPLICA_HEADER)
-    _shares[replica or NO_REPLICA] += 1
+def _record_request(response, exception, context=None, start_time=None, response_time=None, name="", **_kwargs):
+    headers = getattr(response, "headers", None)
+    replica = (headers.get(_requests.header) if headers else None) or ""
+    _shares[replica if exception is None and replica else NO_REPLICA] += 1
+    error = "" if exception is None else (" ".join(str(exception).split())[:200] or type(exception).__name__)
+    _requests.add([[round(start_time or time.time(), 4), round(response_time or 0, 1), name,
+               getattr(response, "status_code", 0) or 0, int(exception is not None), error, replica,
+               (context or {}).get("request_id", "")]])
 
 
 @events.report_to_master.add_listener
 def _send_shares(client_id, data):
     data["replica_shares"] = dict(_shares)
     _shares.clear()
+    data["request_records"] = _requests.take()
 
 
 @events.worker_report.add_listener
 def _receive_shares(client_id, data):
     _shares.update(data.get("replica_shares", {}))
+    _requests.add(data.get("request_records", []))
 
 
 @events.test_start.add_listener
@@ -145,10 +206,12 @@ def _gate_on_thresholds(environment, **_kwargs):
         missed.append(f"{rps:.1f} rps < {options.min_rps:.1f} rps")
     verdict = {"requests": requests, "failures": failures, "fail_ratio": round(fail_ratio, 5), "p95_ms": p95,
                "rps": round(rps, 2), "replica_shares": shares,
+               "exceptions": [{"count": e["count"], "msg": e["msg"]} for e in exceptions],
                "thresholds": {"max_fail_ratio": options.max_fail_ratio, "max_p95_ms": options.max_p95_ms,
                               "min_rps": options.min_rps},
                "passed": not missed, "missed": missed}
     (prefix.parent / f"{prefix.name}_verdict.json").write_text(json.dumps(verdict, indent=2) + "\n")
+    _requests.close()
     if missed:
         log.error("thresholds missed: %s", "; ".join(missed))
         environment.process_exit_code = 1

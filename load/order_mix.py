@@ -3,7 +3,7 @@
 Each user is a client with its own JWT; it places orders for a customer of its own and polls
 the orders it placed. A read of an order not yet processed answers 404 and counts as a success:
 commands are asynchronous (accepted with 202, projected when an order-service replica has
-written the event).
+written the event). Every request carries a fresh `X-Request-ID` (a uuid), which its record names.
 """
 
 import random
@@ -62,8 +62,8 @@ class OrderClientUser(FastHttpUser):
         body = {"customer_id": self.customer_id, "items": items}
         headers = {**self.headers(), "Idempotency-Key": str(uuid.uuid4())}
         for attempt in (1, 2):
-            with self.client.post(f"{self.prefix}/orders", json=body, headers=headers, name="POST /orders",
-                                  catch_response=True) as response:
+            with self.client.post(f"{self.prefix}/orders", json=body, name="POST /orders", catch_response=True,
+                                  **_platform.traced(headers)) as response:
                 if attempt == 1 and isinstance(getattr(response, "error", None), DROPPED):
                     # The connection dropped with no answer at all: the edge closed an idle
                     # keep-alive connection as the command went out (an nginx reload does).
@@ -83,8 +83,8 @@ class OrderClientUser(FastHttpUser):
         if not self.placed:
             return self.place_order()
         order_id = random.choice(self.placed)
-        with self.client.get(f"{self.prefix}/orders/{order_id}", headers=self.headers(), name="GET /orders/{id}",
-                             catch_response=True) as response:
+        with self.client.get(f"{self.prefix}/orders/{order_id}", name="GET /orders/{id}", catch_response=True,
+                             **_platform.traced(self.headers())) as response:
             if response.status_code in (200, 404):
                 response.success()
             else:

@@ -1,10 +1,12 @@
 """Scaling: the edge spreads load over the gateway replicas, workers compete for commands, and
 the platform scales out, scales in and loses a replica under load without failing clients.
 
-Load comes from the load/ scenarios, run by the `load` fixture as a Locust child process; each
-run writes its CSV and HTML under reports/load/. Controls that put the stack under load hold it
-alone (`disruptive`): their figures are not skewed by other controls, and other controls'
-timeouts are not starved by theirs. Those that change the stack's shape restore it afterwards.
+Load comes from the session's one load timeline (`load_timeline`, fixtures/labs/timeline.py): a
+Locust child process through the edge, in phases (steady, scale out, scale in, replica lost),
+each control judging its own phase's window (`load_window`, chosen by its `load_phase` mark);
+its files are under reports/load/ (`timeline*`). The timeline holds the stack alone while it
+runs, and puts the gateway back to its declared shape afterwards; its controls stay
+`disruptive`, so a selection that leaves disruption out leaves them out.
 """
 
 import time
@@ -23,19 +25,26 @@ SHARE_TOLERANCE = 0.10  # a replica's share may stray this far (absolute) from a
 ORDER_COUNT = 120
 
 
-def _uneven(result, replicas: list[str]) -> dict[str, str]:
+def _uneven(window, replicas: list[str]) -> dict[str, str]:
     even = 1 / len(replicas)
-    return {r: f"{100 * result.share(r):.1f}%" for r in replicas if abs(result.share(r) - even) > SHARE_TOLERANCE}
+    return {r: f"{100 * window.share(r):.1f}%" for r in replicas if abs(window.share(r) - even) > SHARE_TOLERANCE}
 
 
-def _shares(result, replicas: list[str]) -> str:
-    return ", ".join(f"{r} {100 * result.share(r):.1f}%" for r in replicas)
+def _shares(window, replicas: list[str]) -> str:
+    return ", ".join(f"{r} {100 * window.share(r):.1f}%" for r in replicas)
+
+
+def _judged(phase) -> None:
+    """A phase whose own action failed fails its control: the platform did not take the step."""
+    assert not phase.error, f"the {phase.name} phase's action failed: {phase.error}"
+    assert phase.window.requests > 0, f"no request in the {phase.name} phase's window ({phase.window.summary()})"
 
 
 @pytest.mark.disruptive
+@pytest.mark.load_phase("steady")
 @control("SCALE-001", severity="high", reference="seed 001 §Load Balancing; seed 002 §Scaling Strategy",
          needs=("edge", "gateway", "app:orders"))
-def test_gateway_replicas_share_the_load_evenly(scaler, load, observed):
+def test_gateway_replicas_share_the_load_evenly(load_window, observed):
     """Under steady load through the edge, each gateway replica serves within ±10 points of an even share.
 
     Rationale: replicas behind a load balancer only add capacity if each one gets its part;
@@ -43,13 +52,14 @@ def test_gateway_replicas_share_the_load_evenly(scaler, load, observed):
     answers, leaves the platform with less capacity than it declares. Shares are of every
     request sent, so requests no replica answered count against the even split.
     """
-    replicas = scaler.replicas()
-    result = load.run("scale-001-steady", users=30, seconds=15)
-    observed(f"{len(replicas)} replicas: {_shares(result, replicas)}; {result.summary()}")
-    assert result.requests > 0, f"the load run made no request: {result.output[-500:]}"
-    uneven = _uneven(result, replicas)
+    phase, window = load_window, load_window.window
+    replicas = phase.replicas_before
+    observed(f"{len(replicas)} replicas: {_shares(window, replicas)}; {window.summary()}")
+    _judged(phase)
+    assert replicas, "no gateway replica was running when the steady phase began"
+    uneven = _uneven(window, replicas)
     assert not uneven, (f"replicas outside {100 / len(replicas):.1f}% ± {100 * SHARE_TOLERANCE:.0f} points: {uneven} "
-                        f"({result.summary()})")
+                        f"({window.summary()})")
 
 
 @control("SCALE-002", severity="critical", reference="seed 000 §Horizontal Scaling; seed 001 §Message Bus Considerations",
@@ -96,87 +106,67 @@ def test_order_commands_are_processed_once_by_competing_consumers(stack, gateway
 
 
 @pytest.mark.disruptive
+@pytest.mark.load_phase("scale-out")
 @control("SCALE-003", severity="high", reference="seed 001 §Horizontal Scaling; seed 001 §Load Balancing",
          needs=("edge", "gateway", "app:orders", "target:can_scale"))
-def test_scaling_the_gateway_out_under_load_fails_no_request(scaler, load, observed):
+def test_scaling_the_gateway_out_under_load_fails_no_request(load_window, observed):
     """Scaling the gateway 3→5 under load (then the edge reloads) fails no request and puts the new replicas in rotation.
 
     Rationale: scaling out is what an operator does when load rises (`docker compose up -d
     --scale api-gateway=N`, seed 001); it must not fail the clients already there, and the
     new replicas must take traffic once the edge reloads, or the scale-out bought nothing.
     """
-    with scaler.restoring():
-        before = scaler.replicas()
-        run = load.start("scale-003-scale-out", users=30, seconds=120)
-        run.under_way(3)
-        started = time.monotonic()
-        scaler.scale(scaler.gateway, len(before) + 2)
-        scaler.reload_edge()
-        scaled_in_s = time.monotonic() - started
-        time.sleep(5)
-        during = run.stop()
-        replicas = scaler.replicas()
-        after = load.run("scale-003-after", users=30, seconds=8)
+    phase, during, after = load_window, load_window.window, load_window.after_action
+    before, replicas = phase.replicas_before, phase.replicas_after
     new = [r for r in replicas if r not in before]
-    observed(f"{len(before)}→{len(replicas)} replicas, scaled and reloaded in {scaled_in_s:.0f}s; during: "
-             f"{during.summary()}; after: {_shares(after, replicas)}")
-    assert during.requests > 0, f"the load run made no request: {during.output[-500:]}"
+    observed(f"{len(before)}→{len(replicas)} replicas, scaled and reloaded in {phase.action_s:.0f}s; during: "
+             f"{during.summary()}; after the reload: {_shares(after, replicas)}")
+    _judged(phase)
     assert during.failures == 0, f"{during.failures} request(s) failed while scaling out ({during.summary()})"
     assert len(new) == 2, f"expected 2 new replicas, found {new} (before {before}, after {replicas})"
     idle = {r: f"{100 * after.share(r):.1f}%" for r in new if after.share(r) < 0.5 / len(replicas)}
-    assert not idle, f"new replicas not in rotation after the reload (share below half of even): {idle}"
+    assert not idle, (f"new replicas not in rotation after the reload (share below half of even): {idle} "
+                      f"({after.summary()})")
 
 
 @pytest.mark.disruptive
+@pytest.mark.load_phase("scale-in")
 @control("SCALE-004", severity="high", reference="seed 001 §Horizontal Scaling; seed 001 §Load Balancing",
          needs=("edge", "gateway", "app:orders", "target:can_scale"))
-def test_scaling_the_gateway_in_under_load_fails_at_most_one_percent(scaler, load, observed):
+def test_scaling_the_gateway_in_under_load_fails_at_most_one_percent(load_window, observed):
     """Scaling the gateway 5→3 under load (then the edge reloads) fails at most 1% of requests.
 
     Rationale: scaling in after a peak removes replicas that hold connections; the edge must
     move their traffic to the others instead of handing clients errors.
     """
-    declared = scaler.stack.model.replicas(scaler.gateway)
-    with scaler.restoring():
-        scaler.scale(scaler.gateway, declared + 2)
-        scaler.reload_edge()
-        run = load.start("scale-004-scale-in", users=30, seconds=120)
-        run.under_way(4)
-        scaler.scale(scaler.gateway, declared)
-        scaler.reload_edge()
-        time.sleep(5)
-        during = run.stop()
-        replicas = scaler.replicas()
-    observed(f"{declared + 2}→{len(replicas)} replicas under load: {during.summary()}")
-    assert during.requests > 0, f"the load run made no request: {during.output[-500:]}"
+    phase, during = load_window, load_window.window
+    observed(f"{len(phase.replicas_before)}→{len(phase.replicas_after)} replicas under load "
+             f"({phase.did}, {phase.action_s:.0f}s): {during.summary()}")
+    _judged(phase)
     assert during.fail_ratio <= 0.01, f"{100 * during.fail_ratio:.2f}% of requests failed while scaling in ({during.summary()})"
 
 
 @pytest.mark.disruptive
+@pytest.mark.load_phase("replica-lost")
 @control("SCALE-005", severity="critical", reference="seed 001 §Load Balancing; seed 001 §Health Checks",
          needs=("edge", "gateway", "app:orders", "target:can_stop_replica", "target:can_scale"))
-def test_losing_a_gateway_replica_under_load_fails_at_most_one_percent(scaler, load, observed):
+def test_losing_a_gateway_replica_under_load_fails_at_most_one_percent(load_window, observed):
     """Killing one gateway replica under load fails at most 1% of requests, and the survivors take its share.
 
     Rationale: a replica crashes without warning (SIGKILL, OOM); the edge must fail over to
     the survivors, which then carry the load between them evenly. Failed means any answer
     but 2xx, other than a 404 for an order not yet processed.
     """
-    with scaler.restoring():
-        run = load.start("scale-005-kill", users=30, seconds=120)
-        run.under_way(3)
-        victim = scaler.kill(replica=1)
-        time.sleep(10)
-        during = run.stop()
-        survivors = scaler.replicas()
-        after = load.run("scale-005-survivors", users=30, seconds=8)
-    observed(f"killed {victim}; during: {during.summary()}; after, survivors: {_shares(after, survivors)}")
-    assert during.requests > 0, f"the load run made no request: {during.output[-500:]}"
-    assert during.fail_ratio <= 0.01, (f"{100 * during.fail_ratio:.2f}% of requests failed after replica {victim} "
-                                       f"was killed ({during.summary()})")
+    phase, during, after = load_window, load_window.window, load_window.after_action
+    survivors = phase.replicas_after
+    observed(f"{phase.did}; during: {during.summary()}; after, survivors: {_shares(after, survivors)}")
+    _judged(phase)
+    assert during.fail_ratio <= 0.01, (f"{100 * during.fail_ratio:.2f}% of requests failed after {phase.did} "
+                                       f"({during.summary()})")
+    assert survivors, f"no gateway replica survived: {phase.did}"
     uneven = _uneven(after, survivors)
     assert not uneven, (f"survivors outside {100 / len(survivors):.1f}% ± {100 * SHARE_TOLERANCE:.0f} points after "
-                        f"{victim} was killed: {uneven} ({after.summary()})")
+                        f"{phase.did}: {uneven} ({after.summary()})")
 
 
 SPREAD_REQUESTS_PER_REPLICA = 10

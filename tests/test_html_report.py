@@ -97,3 +97,20 @@ def test_rebuilding_without_a_run_is_one_clear_error(tmp_path):
                             cwd=Path(__file__).resolve().parent.parent)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [f"html_report: {tmp_path / 'conformance.json'} not found: run the suite first (pytest suites/)"]
+
+
+def test_the_load_timeline_lists_its_phases_with_the_requests_each_judged(tmp_path):
+    reports = tmp_path / "reports"
+    shutil.copytree(RECORDED, reports)
+    history = next((reports / "load").glob("*_stats_history.csv"))
+    shutil.copyfile(history, reports / "load" / "timeline_stats_history.csv")
+    window = {"start": 100.0, "end": 110.5, "requests": 1283, "failures": 0, "p95_ms": 344.7}
+    (reports / "load" / "timeline.json").write_text(json.dumps({"phases": [
+        {"name": "steady", "did": "", "needed": 300, "window": window},
+        {"name": "scale-out", "error": "docker compose up failed", "needed": 300, "window": {**window, "requests": 40}},
+        {"name": "scale-in", "not_run": 'the "scale-out" phase left the stack broken', "window": None},
+    ]}))
+    page = html_report.render(json.loads((reports / "conformance.json").read_text()), reports)
+    assert "<td>steady</td><td>—</td><td>10.5</td><td>1283</td><td>0</td><td>345</td><td>300</td>" in page
+    assert "<td>scale-out</td><td>docker compose up failed</td>" in page
+    assert "<td>scale-in</td><td>the &quot;scale-out&quot; phase left the stack broken</td><td colspan=\"4\">—</td>" in page

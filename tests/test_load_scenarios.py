@@ -1,8 +1,9 @@
 """`locust -f load/ --headless` against a kept reference stack, as load/README.md tells users to run it.
 
 One bring-up (a suite run of one control with --keep-stack), then bounded Locust runs: thresholds
-met (exit 0, CSV + HTML + replica shares under the output prefix), thresholds missed (exit 1),
-and distributed mode (--processes) aggregating the workers' figures on the master.
+met (exit 0, CSV + HTML + replica shares + a record of every request under the output prefix),
+thresholds missed (exit 1), and distributed mode (--processes) aggregating the workers' figures
+and records on the master.
 """
 
 import json
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from fixtures import secrets
+from fixtures.labs.timeline import RequestLog
 from tests.suite_runner import ROOT, objects_of_ours, run_suite
 
 
@@ -63,10 +65,16 @@ def test_headless_run_writes_reports_and_exits_0_when_thresholds_hold(kept_stack
     prefix = tmp_path / "order_mix"
     result = _locust(edge_url, env, prefix, "-u", "50", "-r", "10", "-t", "15s")
     assert result.returncode == 0, result.stderr[-3000:]
-    for suffix in ("_stats.csv", "_stats_history.csv", "_failures.csv", ".html", "_replica_shares.json"):
+    for suffix in ("_stats.csv", "_stats_history.csv", "_failures.csv", ".html", "_replica_shares.json",
+                   "_requests.csv"):
         assert Path(f"{prefix}{suffix}").exists(), f"no {prefix.name}{suffix}"
     shares = json.loads(Path(f"{prefix}_replica_shares.json").read_text())
     assert len([r for r in shares if r != "(no answer)"]) == 3, shares
+    # One record per request, each under its own X-Request-ID, naming the replica that answered.
+    records = RequestLog(Path(f"{prefix}_requests.csv")).read()
+    assert len(records) == json.loads(Path(f"{prefix}_verdict.json").read_text())["requests"]
+    assert len({r.request_id for r in records}) == len(records)
+    assert {r.replica for r in records if not r.failed} == {r for r in shares if r != "(no answer)"}
     assert env["JWT_SECRET"] not in result.stdout + result.stderr
 
 
@@ -87,3 +95,5 @@ def test_distributed_run_aggregates_workers(kept_stack, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     verdict = json.loads(Path(f"{prefix}_verdict.json").read_text())
     assert sum(verdict["replica_shares"].values()) == verdict["requests"] > 0, verdict
+    # The workers' request records reach the master's file with their stats.
+    assert len(RequestLog(Path(f"{prefix}_requests.csv")).read()) == verdict["requests"]
