@@ -1,6 +1,6 @@
 """Where a gate run's time goes, from one run: the platform's own bring-up beside the full suite.
 
-    python benchmarks/gate_benchmark.py [--stack-file FILE] [--workers auto] [--reports-dir DIR]
+    python benchmarks/gate_benchmark.py [--stack-file FILE] [--workers auto] [--reports-dir DIR] [-- PYTEST_ARGS]
     make benchmark
 
 In order, on the machine it runs on:
@@ -171,7 +171,7 @@ def render(document: dict) -> str:
         f"  {'bare compose up --wait':<36} {bare['up_s']:8.1f} s",
         f"  {'bare compose down -v':<36} {bare['down_s']:8.1f} s",
         f"  {'bare up + down':<36} {bare['total_s']:8.1f} s",
-        f"  {' '.join(suite.get('command', ['suite']))[:36]:<36} {suite['wall_s']:8.1f} s   "
+        f"  {suite.get('label', 'suite'):<36} {suite['wall_s']:8.1f} s   "
         f"(exit {suite.get('exit_code', '?')}{harness})",
         f"  {'ratio suite / bare':<36} {_or_dash(document['ratio'], '{:8.2f}')} x",
         "",
@@ -337,14 +337,19 @@ def main() -> int:
                         help="where the figures go (default reports/benchmark.json)")
     parser.add_argument("--up-timeout", type=int, default=240, metavar="SECONDS", help="bring-up bound (default 240)")
     parser.add_argument("--cold-build", action="store_true", help="also time a cold and a warm image build")
+    parser.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS",
+                        help="more options for the suite, after --; a selection (--controls) measures that selection")
     options = parser.parse_args()
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Started as a background job (SIGINT ignored), Ctrl-C-like signals must still interrupt.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     progress = Progress()
     reports = Path(options.reports_dir).resolve()
     reports.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "pytest", "suites/", "-q", "-n", options.workers, "--reports-dir", str(reports)]
     if options.stack_file:
         command += ["--stack-file", str(Path(options.stack_file).resolve())]
+    command += options.pytest_args
     try:
         run = {"measured_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                "cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()],
@@ -361,7 +366,8 @@ def main() -> int:
             raise HarnessError(f"the suite wrote no {junit}: see {reports / 'benchmark-suite.log'}")
         timeline = read_timeline(Path(options.timeline) if options.timeline else reports / TIMELINE_FILE,
                                  since=suite_started)
-        suite = {"command": ["pytest", *command[3:]], "wall_s": round(wall, 2), "exit_code": exit_code,
+        suite = {"label": f"pytest suites/ -n {options.workers}{' ...' if options.pytest_args else ''}",
+                 "command": ["pytest", *command[3:]], "wall_s": round(wall, 2), "exit_code": exit_code,
                  **harness_times(output)}
         document = {"run": run, **figures(bare, suite, junit_cases(junit), timeline)}
         if builds:

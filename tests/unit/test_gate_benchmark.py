@@ -85,12 +85,12 @@ def test_the_harness_times_come_from_its_progress_lines():
 
 def test_the_table_names_each_figure_and_says_when_no_timeline_was_recorded(cases):
     bare = {"up_s": 32.0, "down_s": 8.0, "total_s": 40.0}
-    suite = {"command": ["pytest", "suites/", "-n", "auto"], "wall_s": 480.0, "exit_code": 1,
+    suite = {"label": "pytest suites/ -n auto", "wall_s": 480.0, "exit_code": 1,
              "bring_up_s": 47.0, "tear_down_s": None}
     table = bench.render(bench.figures(bare, suite, cases, None))
     assert "ratio suite / bare" in table and "12.00 x" in table
     assert "HEALTH-010" in table and "no load timeline recorded" in table
-    assert "bring-up 47 s and teardown - s" in table
+    assert "pytest suites/ -n auto" in table and "bring-up 47 s and teardown - s" in table
     with_timeline = bench.render(bench.figures(bare, suite, cases, bench.read_timeline(DATA / "timeline.json")))
     assert "no load timeline recorded" not in with_timeline
     assert any(line.split()[:3] == ["scale", "out", "40.0"] and "4100" in line for line in with_timeline.splitlines())
