@@ -1,4 +1,4 @@
-"""Every control fails on a stack broken in exactly its way (DESIGN.md §7)."""
+"""Every control fails on a stack broken in exactly its way (tests/mutant_catalogue.py; README, Controls)."""
 
 import docker
 import pytest
