@@ -36,18 +36,22 @@ import subprocess
 import sys
 import threading
 import time
-import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from types import SimpleNamespace
+from xml.etree import ElementTree
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fixtures.engine import images  # noqa: E402
-from fixtures.engine.docker_objects import RUN_LABEL, connect_docker, remove_project_objects  # noqa: E402
-from fixtures.errors import HarnessError  # noqa: E402
-from fixtures.lifecycle import StackSession  # noqa: E402
-from fixtures.paths import REPORTS_DIR  # noqa: E402
+from fixtures.engine import images
+from fixtures.engine.docker_objects import (
+    RUN_LABEL,
+    connect_docker,
+    remove_project_objects,
+)
+from fixtures.errors import HarnessError
+from fixtures.lifecycle import StackSession
+from fixtures.paths import REPORTS_DIR
 
 # Where the suite's load timeline is written, under its reports directory (fixtures/labs/).
 TIMELINE_FILE = Path("load") / "timeline.json"
@@ -165,22 +169,22 @@ def render(document: dict) -> str:
                f"{_or_dash(suite.get('tear_down_s'), '{:.0f}')} s")
     cases = ", ".join(f"{count} {name}" for name, count in suite["cases"].items() if count)
     lines = [
-        f"gate benchmark: {', '.join(run.get('stack_files', []))}, {run.get('cpus', '?')} CPUs, "
-        f"{run.get('measured_at', '')}",
+        (f"gate benchmark: {', '.join(run.get('stack_files', []))}, {run.get('cpus', '?')} CPUs, "
+         f"{run.get('measured_at', '')}"),
         "",
         f"  {'bare compose up --wait':<36} {bare['up_s']:8.1f} s",
         f"  {'bare compose down -v':<36} {bare['down_s']:8.1f} s",
         f"  {'bare up + down':<36} {bare['total_s']:8.1f} s",
-        f"  {suite.get('label', 'suite'):<36} {suite['wall_s']:8.1f} s   "
-        f"(exit {suite.get('exit_code', '?')}{harness})",
+        (f"  {suite.get('label', 'suite'):<36} {suite['wall_s']:8.1f} s   "
+         f"(exit {suite.get('exit_code', '?')}{harness})"),
         f"  {'ratio suite / bare':<36} {_or_dash(document['ratio'], '{:8.2f}')} x",
         "",
         f"  {'chapter':<10} {'cases':>5} {'seconds':>9} {'share':>7}",
     ]
     lines += [f"  {c['chapter']:<10} {c['cases']:>5} {c['seconds']:>9.1f} {100 * c['share']:>6.1f}%"
               for c in document["chapters"]]
-    lines += [f"  {'all':<10} {sum(c['cases'] for c in document['chapters']):>5} {suite['case_seconds']:>9.1f}"
-              f"          ({cases}; cases overlap across workers, so they add up to more than the wall)",
+    lines += [(f"  {'all':<10} {sum(c['cases'] for c in document['chapters']):>5} {suite['case_seconds']:>9.1f}"
+               f"          ({cases}; cases overlap across workers, so they add up to more than the wall)"),
               "", "  slowest controls"]
     lines += [f"  {c['control']:<24} {c['seconds']:8.1f} s" for c in document["slowest_controls"]]
     lines.append("")
@@ -312,7 +316,7 @@ def cold_build(progress: Progress) -> dict:
         for label in ("cold", "warm"):
             progress(f"bench: image build, {label}")
             started = time.monotonic()
-            result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+            result = subprocess.run(command, check=False, cwd=ROOT, env=env, capture_output=True, text=True)
             if result.returncode != 0:
                 raise HarnessError(f"image build ({label}) failed: {result.stderr.strip()[-300:]}")
             seconds[f"{label}_s"] = round(time.monotonic() - started, 2)
@@ -351,7 +355,7 @@ def main() -> int:
         command += ["--stack-file", str(Path(options.stack_file).resolve())]
     command += options.pytest_args
     try:
-        run = {"measured_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        run = {"measured_at": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
                "cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()],
                "stack_files": [options.stack_file or "stack/docker-compose.yml"]}
         builds = cold_build(progress) if options.cold_build else None
