@@ -124,8 +124,9 @@ def _moment(value) -> float | None:
 def read_timeline(path: Path, since: float = 0.0) -> list[dict] | None:
     """The phases of a load timeline written at or after `since` (epoch seconds); None when there is none.
 
-    Read loosely: a list of phases or {"phases": [...]}, each with name, start, end, requests,
-    failures and p95_ms where known.
+    Read loosely: a list of phases or {"phases": [...]} (fixtures/labs/timeline.py writes the
+    latter), each with name, start, end, requests, failures, p95_ms, the requests its window
+    needed, and why it was not run or failed, where known.
     """
     if not path.is_file() or path.stat().st_mtime < since:
         return None
@@ -134,10 +135,11 @@ def read_timeline(path: Path, since: float = 0.0) -> list[dict] | None:
     rows = []
     for phase in phases:
         start, end = _moment(phase.get("start")), _moment(phase.get("end"))
+        note = phase.get("not_run") or phase.get("error") or ""
         rows.append({"name": str(phase.get("name", "?")),
-                     "seconds": round(end - start, 1) if start is not None and end is not None else None,
-                     "requests": phase.get("requests"), "failures": phase.get("failures"),
-                     "p95_ms": phase.get("p95_ms")})
+                     "seconds": round(end - start, 1) if start is not None and end is not None and not note else None,
+                     "requests": phase.get("requests"), "needed": phase.get("needed"),
+                     "failures": phase.get("failures"), "p95_ms": phase.get("p95_ms"), "note": note})
     return rows
 
 
@@ -191,9 +193,10 @@ def render(document: dict) -> str:
     if document["timeline"] is None:
         lines.append("  no load timeline recorded")
     else:
-        lines.append(f"  {'load phase':<24} {'seconds':>8} {'requests':>9} {'failures':>9} {'p95 ms':>8}")
-        lines += [f"  {p['name']:<24} {_or_dash(p['seconds'], '{:8.1f}'):>8} {_or_dash(p['requests']):>9} "
-                  f"{_or_dash(p['failures']):>9} {_or_dash(p['p95_ms'], '{:.0f}'):>8}" for p in document["timeline"]]
+        lines.append(f"  {'load phase':<16} {'seconds':>8} {'requests':>9} {'needed':>7} {'failures':>9} {'p95 ms':>7}")
+        lines += [f"  {p['name']:<16} {_or_dash(p['seconds'], '{:8.1f}'):>8} {_or_dash(p['requests']):>9} "
+                  f"{_or_dash(p.get('needed')):>7} {_or_dash(p['failures']):>9} {_or_dash(p['p95_ms'], '{:.0f}'):>7}"
+                  f"{'  ' + p['note'] if p.get('note') else ''}" for p in document["timeline"]]
     return "\n".join(lines)
 
 

@@ -57,9 +57,14 @@ def test_the_ratio_is_the_suite_wall_over_bare_up_and_down(cases):
 def test_the_timeline_phases_are_read_with_their_requests_and_lengths():
     phases = bench.read_timeline(DATA / "timeline.json")
     assert phases == [
-        {"name": "steady", "seconds": 30.5, "requests": 3050, "failures": 0, "p95_ms": 41.7},
-        {"name": "scale out", "seconds": 40.0, "requests": 4100, "failures": 3, "p95_ms": 88},
-        {"name": "replica lost", "seconds": None, "requests": 1200, "failures": None, "p95_ms": None},
+        {"name": "steady", "seconds": 30.5, "requests": 3050, "needed": 300, "failures": 0, "p95_ms": 41.7,
+         "note": ""},
+        {"name": "scale-out", "seconds": 40.0, "requests": 4100, "needed": 300, "failures": 3, "p95_ms": 88,
+         "note": ""},
+        {"name": "replica-lost", "seconds": None, "requests": 1200, "needed": None, "failures": None,
+         "p95_ms": None, "note": ""},
+        {"name": "scale-in", "seconds": None, "requests": None, "needed": None, "failures": None, "p95_ms": None,
+         "note": "scale-out failed: replicas did not start"},
     ]
 
 
@@ -93,7 +98,8 @@ def test_the_table_names_each_figure_and_says_when_no_timeline_was_recorded(case
     assert "pytest suites/ -n auto" in table and "bring-up 47 s and teardown - s" in table
     with_timeline = bench.render(bench.figures(bare, suite, cases, bench.read_timeline(DATA / "timeline.json")))
     assert "no load timeline recorded" not in with_timeline
-    assert any(line.split()[:3] == ["scale", "out", "40.0"] and "4100" in line for line in with_timeline.splitlines())
+    assert any(line.split()[:5] == ["scale-out", "40.0", "4100", "300", "3"] for line in with_timeline.splitlines())
+    assert any(line.split()[:1] == ["scale-in"] and line.endswith("not start") for line in with_timeline.splitlines())
 
 
 @pytest.mark.parametrize("module", sorted(p.name for p in (ROOT / "benchmarks").glob("*.py")))
