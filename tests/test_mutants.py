@@ -1,4 +1,4 @@
-"""Every control fails on a stack broken in exactly its way (tests/mutant_catalogue.py; README, Controls)."""
+"""Every control fails on a stack broken in exactly its way: each mutant (tests/mutant_catalogue.py) breaks one thing."""
 
 import docker
 import pytest
