@@ -5,11 +5,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+BENCHMARK_ARGS ?=
 # The project's own tests bring up many stacks; most of a bring-up is waiting on
 # healthchecks, so three side by side finish far sooner on two cores.
 TEST_WORKERS ?= 3
 
-.PHONY: setup host-packages conformance conformance-pliers test static manifests images benchmark-load clean
+.PHONY: setup host-packages conformance conformance-pliers test static manifests images benchmark benchmark-load clean
 
 setup: $(VENV)/.installed host-packages
 
@@ -48,6 +49,11 @@ test: setup
 
 images: setup
 	$(BIN)/python -m fixtures.engine.images
+
+# Bare compose up+down of the reference platform beside the full suite -n auto: seconds per
+# chapter, slowest controls, load phases, the ratio (figures, not a gate; reports/benchmark.json).
+benchmark: setup images
+	$(BIN)/python benchmarks/gate_benchmark.py $(BENCHMARK_ARGS)
 
 # Locust vs wrk, and 1 vs 3 gateway replicas, on a stack of its own (figures, not a gate).
 benchmark-load: setup
