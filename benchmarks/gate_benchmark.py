@@ -8,7 +8,7 @@ In order, on the machine it runs on:
 1. builds what the stack's images need, so no timing below includes a build;
 2. the bare floor: `docker compose up --wait`, then `down -v`, of the same files with the
    same secrets, ports, TLS pair and environment the harness gives compose (prepared by the
-   harness's own StackSession.prepare, run by its own compose door), and nothing else: no
+   compose target's own prepare, run by its own compose door), and nothing else: no
    port-forward, no control;
 3. the full suite, `pytest suites/ -n auto`, and its wall time;
 4. from that run's junit.xml, the seconds of each chapter (the sum of its test cases' times,
@@ -50,8 +50,8 @@ from fixtures.engine.docker_objects import (
     remove_project_objects,
 )
 from fixtures.errors import HarnessError
-from fixtures.lifecycle import StackSession
 from fixtures.paths import REPORTS_DIR
+from fixtures.targets.compose import ComposeTarget
 
 # Where the suite's load timeline is written, under its reports directory (fixtures/labs/).
 TIMELINE_FILE = Path("load") / "timeline.json"
@@ -226,11 +226,11 @@ def _ignoring_signals(action) -> None:
             signal.signal(sig, handler)
 
 
-def _session(stack_file: str | None, up_timeout: int, progress: Progress) -> StackSession:
+def _session(stack_file: str | None, up_timeout: int, progress: Progress) -> ComposeTarget:
     """The harness's own preparation (secrets, ports, TLS pair, compose door), as a compose run has it."""
-    options = SimpleNamespace(target="compose", project=None, stack_file=stack_file, stack_override=[],
+    options = SimpleNamespace(project=None, stack_file=stack_file, stack_override=[],
                               platform=None, keep_stack=False, up_timeout=up_timeout)
-    return StackSession(options, progress)
+    return ComposeTarget(options, progress)
 
 
 def _ensure_images(client, model: dict, project: str, progress: Progress) -> None:
