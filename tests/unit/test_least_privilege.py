@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from fixtures.labs.freezer import Healthcheck, healthcheck_of
+from fixtures.labs.freezer import Healthcheck, engine_time, healthcheck_of, probes_of
 from fixtures.labs.matrix import Observation, ReachabilityMatrix
 from fixtures.paths import ROOT
 from fixtures.platform import describe
@@ -143,3 +143,21 @@ def test_a_container_without_a_healthcheck_has_none_to_judge():
     assert healthcheck_of(_container({"Test": ["NONE"]})) is None
     assert healthcheck_of(_container({})) is None
     assert isinstance(healthcheck_of(_container({"Test": ["CMD", "true"]})), Healthcheck)
+
+
+def test_the_engines_probe_records_read_with_their_times_and_exit_codes():
+    container = SimpleNamespace(attrs={"State": {"Health": {"Status": "healthy", "Log": [
+        {"Start": "2026-12-07T07:50:01.123456789Z", "End": "2026-12-07T07:50:01.2Z", "ExitCode": 0, "Output": ""},
+        {"Start": "2026-12-07T08:50:06+01:00", "End": "2026-12-07T08:50:11+01:00", "ExitCode": -1,
+         "Output": "Health check exceeded timeout (5s)"},
+        {"Start": "2026-12-07T07:50:16Z", "End": "2026-12-07T07:50:16.5Z", "ExitCode": 1, "Output": "heartbeat\nis 20 s old"},
+    ]}}})
+    passed, timed_out, failed = probes_of(container)
+    assert not passed.failed and timed_out.failed and failed.failed
+    assert timed_out.start - passed.start == pytest.approx(4.876543211, abs=1e-6)
+    assert timed_out.end == engine_time("2026-12-07T07:50:11Z")
+    assert (str(timed_out), str(failed)) == ("timed out", "exit code 1: heartbeat is 20 s old")
+
+
+def test_a_container_without_health_has_no_probe_records():
+    assert probes_of(SimpleNamespace(attrs={"State": {}})) == []
