@@ -1,4 +1,4 @@
-"""Peers from roles, freeze waves, healthcheck windows, and NET-007/NET-008 on recorded observations."""
+"""Peers from roles, freeze waves, healthcheck windows and probe records, and NET-007/NET-008 on recorded observations."""
 
 import importlib.util
 from dataclasses import replace
@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from fixtures.labs.freezer import Healthcheck, engine_time, healthcheck_of, probes_of
+from fixtures.labs.freezer import Freezer, Healthcheck, engine_time, healthcheck_of, probes_of
 from fixtures.labs.matrix import Observation, ReachabilityMatrix
 from fixtures.paths import ROOT
 from fixtures.platform import describe
@@ -161,3 +161,29 @@ def test_the_engines_probe_records_read_with_their_times_and_exit_codes():
 
 def test_a_container_without_health_has_no_probe_records():
     assert probes_of(SimpleNamespace(attrs={"State": {}})) == []
+
+
+class _Probing:
+    """A container whose engine records one more probe at each reload (no engine needed)."""
+
+    def __init__(self, probes: list[tuple[str, int]]):
+        self.pending, self.attrs = list(probes), {"State": {"Health": {"Status": "healthy", "Log": []}}}
+
+    def reload(self):
+        if self.pending:
+            second, code = self.pending.pop(0)
+            stamp = f"2026-12-07T07:50:{second}Z"
+            self.attrs["State"]["Health"]["Log"].append({"Start": stamp, "End": stamp, "ExitCode": code, "Output": ""})
+
+
+def test_only_a_probe_started_after_the_freeze_and_failed_is_evidence(monkeypatch):
+    monkeypatch.setattr("fixtures.labs.freezer.POLL_S", 0)
+    freezer = Freezer(client=None, project="p", image="i")
+    since = engine_time("2026-12-07T07:50:10Z")
+    # failed before the freeze, passed after it (a heartbeat still fresh), then failed: the last one counts
+    container = _Probing([("05", 1), ("15", 0), ("20", -1)])
+    found, state = freezer.wait_for_probe(container, since, failed=True, timeout_s=5)
+    assert (found.start - since, found.exit_code, state) == (10, -1, "healthy")
+    # a check that keeps passing gives no evidence, and the wait ends with the window
+    passing = _Probing([("11", 0), ("16", 0)])
+    assert freezer.wait_for_probe(passing, since, failed=True, timeout_s=0.05)[0] is None
