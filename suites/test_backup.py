@@ -222,10 +222,13 @@ def test_confirmed_orders_survive_a_broker_restart(backup_lab, gateway, stack, c
                 confirmed.append(posted.json()["order_id"])
         stack.stop(broker)
         stack.start(broker)
-        broker_states = stack.wait_healthy(broker, timeout_s=120)
+        # A broker recovers its durable queues before it opens its listeners: the queue is
+        # drained as soon as AMQP accepts, while the broker's healthcheck catches up.
         consumed = backup_lab.drain_queue(queue)
     finally:
+        # The workers start beside the broker's own wait (they reconnect until it lets them in).
         stack.start(worker)
+        broker_states = stack.wait_healthy(broker, timeout_s=120)
         stack.wait_healthy(worker, timeout_s=90)
     unique = set(consumed) & set(confirmed)
     lost = len(confirmed) - len(unique)

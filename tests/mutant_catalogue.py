@@ -256,13 +256,14 @@ KUBE_MUTANTS = [
 ]
 MUTANT_RUNS += [
     MutantRun(
-        # Healthchecks that check nothing (HEALTH-010) and networks wider than the roles need
-        # (NET-007, NET-008), two services each; the breakages touch different things, so
-        # one bring-up proves each by name.
+        # Healthchecks that check nothing or only a peer (HEALTH-010) and networks wider than
+        # the roles need (NET-007, NET-008); the breakages touch different things, so one
+        # bring-up proves each by name.
         "healthchecks-that-check-nothing-networks-too-wide",
         (
             "health/gateway-healthcheck-always-passes.yml",
             "health/postgres-healthcheck-asks-another-process.yml",
+            "health/order-service-healthcheck-asks-a-peer.yml",
             "network/order-service-on-public-network.yml",
             "network/redis-on-backend-network.yml",
             "network/frontend-not-internal.yml",
@@ -271,6 +272,7 @@ MUTANT_RUNS += [
         must_say=(
             ("HEALTH-010", "api-gateway: still healthy after"),
             ("HEALTH-010", "postgres: still healthy after"),
+            ("HEALTH-010", "order-service: still healthy after"),
             ("NET-007", "order-service joins public, where none of its peers is"),
             ("NET-007", "redis joins backend for api-gateway"),
             ("NET-008", "api-gateway has a route out over frontend"),

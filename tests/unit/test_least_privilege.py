@@ -1,4 +1,4 @@
-"""Peers from roles, freeze waves, healthcheck windows, and NET-007/NET-008 on recorded observations."""
+"""Peers from roles, freeze waves, healthcheck windows and probe records, and NET-007/NET-008 on recorded observations."""
 
 import importlib.util
 from dataclasses import replace
@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from fixtures.labs.freezer import Healthcheck, healthcheck_of
+from fixtures.labs.freezer import Freezer, Healthcheck, engine_time, healthcheck_of, probes_of
 from fixtures.labs.matrix import Observation, ReachabilityMatrix
 from fixtures.paths import ROOT
 from fixtures.platform import describe
@@ -143,3 +143,47 @@ def test_a_container_without_a_healthcheck_has_none_to_judge():
     assert healthcheck_of(_container({"Test": ["NONE"]})) is None
     assert healthcheck_of(_container({})) is None
     assert isinstance(healthcheck_of(_container({"Test": ["CMD", "true"]})), Healthcheck)
+
+
+def test_the_engines_probe_records_read_with_their_times_and_exit_codes():
+    container = SimpleNamespace(attrs={"State": {"Health": {"Status": "healthy", "Log": [
+        {"Start": "2026-12-07T07:50:01.123456789Z", "End": "2026-12-07T07:50:01.2Z", "ExitCode": 0, "Output": ""},
+        {"Start": "2026-12-07T08:50:06+01:00", "End": "2026-12-07T08:50:11+01:00", "ExitCode": -1,
+         "Output": "Health check exceeded timeout (5s)"},
+        {"Start": "2026-12-07T07:50:16Z", "End": "2026-12-07T07:50:16.5Z", "ExitCode": 1, "Output": "heartbeat\nis 20 s old"},
+    ]}}})
+    passed, timed_out, failed = probes_of(container)
+    assert not passed.failed and timed_out.failed and failed.failed
+    assert timed_out.start - passed.start == pytest.approx(4.876543211, abs=1e-6)
+    assert timed_out.end == engine_time("2026-12-07T07:50:11Z")
+    assert (str(timed_out), str(failed)) == ("timed out", "exit code 1: heartbeat is 20 s old")
+
+
+def test_a_container_without_health_has_no_probe_records():
+    assert probes_of(SimpleNamespace(attrs={"State": {}})) == []
+
+
+class _Probing:
+    """A container whose engine records one more probe at each reload (no engine needed)."""
+
+    def __init__(self, probes: list[tuple[str, int]]):
+        self.pending, self.attrs = list(probes), {"State": {"Health": {"Status": "healthy", "Log": []}}}
+
+    def reload(self):
+        if self.pending:
+            second, code = self.pending.pop(0)
+            stamp = f"2026-12-07T07:50:{second}Z"
+            self.attrs["State"]["Health"]["Log"].append({"Start": stamp, "End": stamp, "ExitCode": code, "Output": ""})
+
+
+def test_only_a_probe_started_after_the_freeze_and_failed_is_evidence(monkeypatch):
+    monkeypatch.setattr("fixtures.labs.freezer.POLL_S", 0)
+    freezer = Freezer(client=None, project="p", image="i")
+    since = engine_time("2026-12-07T07:50:10Z")
+    # failed before the freeze, passed after it (a heartbeat still fresh), then failed: the last one counts
+    container = _Probing([("05", 1), ("15", 0), ("20", -1)])
+    found, state = freezer.wait_for_probe(container, since, failed=True, timeout_s=5)
+    assert (found.start - since, found.exit_code, state) == (10, -1, "healthy")
+    # a check that keeps passing gives no evidence, and the wait ends with the window
+    passing = _Probing([("11", 0), ("16", 0)])
+    assert freezer.wait_for_probe(passing, since, failed=True, timeout_s=0.05)[0] is None
