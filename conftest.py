@@ -6,7 +6,8 @@ import sys
 # fixtures/ is imported from the repo root, never installed (see pyproject.toml).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-pytest_plugins = ["fixtures.kube.plugin", "fixtures.plugin", "fixtures.engine.engine_facts", "fixtures.gate.plugin"]
+pytest_plugins = ["fixtures.reports.outcomes", "fixtures.kube.plugin", "fixtures.plugin", "fixtures.engine.engine_facts",
+                  "fixtures.gate.plugin"]
 
 
 def pytest_addoption(parser):
