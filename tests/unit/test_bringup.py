@@ -61,3 +61,27 @@ def test_a_stack_with_nothing_running_is_not_judged():
     assert account(MODEL, []) == "no container of the stack is running"
     exited = [Container(name, f"p-{name}-1", "exited", exit_code=1) for name in MODEL.services]
     assert account(MODEL, exited) == "no container of the stack is running"
+
+
+def test_compose_stopping_at_a_refused_container_leaves_what_it_had_not_reached_judged():
+    # RUNTIME mutants: one order-service replica refused (a capability), compose stops there with the
+    # gateways still starting; the other replica and nginx stay created, waiting on nothing that failed.
+    containers = _stack(Container("rabbitmq", "p-rabbitmq-1", "running", "healthy"), app_status="created")
+    containers = [c if c.service != "api-gateway" else Container("api-gateway", c.name, "running", "starting")
+                  for c in containers]
+    containers = [c if c.name != "p-order-service-1" else Container("order-service", c.name, "created", error="unable to apply caps")
+                  for c in containers]
+    assert account(MODEL, containers) == ""
+
+
+def test_a_dependency_still_starting_when_compose_gave_up_is_said():
+    containers = [c if c.service != "api-gateway" else Container("api-gateway", c.name, "running", "starting")
+                  for c in _stack(Container("rabbitmq", "p-rabbitmq-1", "running", "healthy"), app_status="running")]
+    assert account(MODEL, containers) == ("nginx never started: nginx waits for api-gateway to be healthy: "
+                                          "p-api-gateway-1 is still starting; p-api-gateway-2 is still starting; "
+                                          "p-api-gateway-3 is still starting")
+
+
+def test_a_refused_dependency_holds_back_its_dependants_like_any_other_failure():
+    containers = _stack(Container("rabbitmq", "p-rabbitmq-1", "created", error="unable to apply caps"))
+    assert account(MODEL, containers).endswith("p-rabbitmq-1 was refused by the engine: unable to apply caps")
