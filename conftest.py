@@ -9,7 +9,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fixtures import targets
 
 pytest_plugins = [
-    "fixtures.kube.plugin", "fixtures.suite_fixtures", "fixtures.plugin", "fixtures.engine.engine_facts",
+    "fixtures.reports.outcomes", "fixtures.kube.plugin", "fixtures.suite_fixtures", "fixtures.plugin", "fixtures.engine.engine_facts",
     "fixtures.gate.plugin",
 ]
 

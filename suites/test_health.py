@@ -43,9 +43,13 @@ def test_every_container_is_running_and_healthy(stack_as_brought_up):
         expected = stack.model.replicas(name)
         if len(states) < expected:
             problems.append(f"{name}: {len(states)} of {expected} replica(s) exist")
-        problems += [f"{name}#{i}: {state}" for i, state in enumerate(states, 1) if state != "healthy"]
+        # A running container with no health status has no healthcheck: say so, not just "running".
+        problems += [f"{name}#{i}: {'running without a healthcheck' if state == 'running' else state}"
+                     for i, state in enumerate(states, 1) if state != "healthy"]
+    # What compose held back, and for what, before its own words and the logs.
+    held_back = f"; {stack.info.held_back}" if stack.info.held_back else ""
     bringup = f" (bring-up: {stack.info.bringup_error})" if stack.info.bringup_error else ""
-    assert not problems, f"not healthy: {'; '.join(problems)}{bringup}"
+    assert not problems, f"not healthy: {'; '.join(problems)}{held_back}{bringup}"
 
 
 @control("HEALTH-003", severity="critical", reference="seed 003 §Health Endpoints (PostgreSQL)",
