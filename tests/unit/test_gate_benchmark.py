@@ -109,3 +109,13 @@ def test_every_benchmark_module_imports(module):
     result = subprocess.run([sys.executable, "-c", code, str(ROOT / "benchmarks" / module)],
                             check=False, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-1500:]
+
+
+def test_a_case_is_charged_its_own_time_not_its_wait_for_the_stack_lock(tmp_path):
+    recorded = (DATA / "junit.xml").read_text().replace(
+        '<property name="control_id" value="HEALTH-001" />',
+        '<property name="control_id" value="HEALTH-001" /><property name="stack_lock_wait_s" value="0.20" />')
+    (tmp_path / "junit.xml").write_text(recorded)
+    waited = {c["control"]: c["seconds"] for c in bench.junit_cases(tmp_path / "junit.xml")}
+    assert waited["HEALTH-001"] == pytest.approx(0.05)
+    assert waited["SCALE-003"] == 84.0  # no wait recorded: its whole time
