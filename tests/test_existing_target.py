@@ -12,7 +12,7 @@ from fixtures.gate import registry
 from fixtures.engine.cleanup import remove_kept_stack
 from tests.suite_runner import objects_of_ours, run_suite
 
-# HEALTH-010 freezes every service in turn: minutes that say nothing about judging a running deployment.
+# HEALTH-010 freezes every service (two waves, about 45 s): time that says nothing about judging a running deployment.
 HEALTH_AND_CREDENTIALS = ("suites/test_health.py", "suites/test_credentials.py",
                           "-k", f"not {registry.by_id()['HEALTH-010'].function}")
 

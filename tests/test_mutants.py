@@ -16,7 +16,7 @@ def _suite_control_ids() -> set[str]:
 
 def _selection_of(run) -> list[str]:
     # A live mutant is judged by the controls it proves alone: the others (backup round trips,
-    # scaling under load, freezing every service) would only add minutes to every bring-up.
+    # scaling under load, freezing every service) would only add a minute or more to every bring-up.
     return ["--controls", ",".join(run.proves)]
 
 
