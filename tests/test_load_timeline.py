@@ -3,17 +3,17 @@ edge of ours: phases marked and ended by evidence or their maximum, a broken pha
 not run, every request recorded under the X-Request-ID the edge received, the stack restored."""
 
 import json
-import threading
 import time
 import uuid
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import ClassVar
 
 import pytest
 
 from fixtures.labs import load, timeline
 from fixtures.labs.timeline import Phase
+from tests.local_http import serving
 
 
 class _Edge(BaseHTTPRequestHandler):
@@ -66,12 +66,8 @@ class _Scaler:
 @pytest.fixture
 def edge():
     _Edge.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Edge)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(_Edge) as url:
+        yield url
 
 
 def _add_replica(scaler) -> str:

@@ -11,15 +11,15 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from fixtures.labs import load
+from tests.local_http import serving
 from tests.suite_runner import ROOT, objects_of_ours, suite_command
 
 SIGINT_BIT = 1 << (signal.SIGINT - 1)
@@ -56,12 +56,8 @@ class _Platform(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def tiny_edge():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Platform)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(_Platform) as url:
+        yield url
 
 
 @contextmanager
