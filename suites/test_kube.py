@@ -495,14 +495,18 @@ def test_network_policies_admit_only_each_data_services_clients(kube_reachabilit
     event store admits the gateway and the workers, the cache the gateway, the broker the
     gateway and the workers; nothing else in the manifests, and nothing from another namespace
     or outside the cluster, reaches any of their ports, and each client reaches at least one.
-    A data service no policy isolates is open to everyone. See also: kube-score
+    A data service no policy isolates is open to everyone. A workload with no role is not
+    judged as a client or an intruder (the description does not say which it is): it is named
+    in the observation, to be given a role (--platform, a label). See also: kube-score
     `pod-networkpolicy`, Polaris `missingNetworkPolicy` and Kubescape C-0260 (Missing network
     policy) check that some policy exists, not what it allows.
     """
     if not kube_reachability.data:
         not_applicable("the manifests have no data service (event_store, cache, broker)")
     violations = kube_reachability.violations()
-    observed(f"{len(kube_reachability.sources)} sources × {len(kube_reachability.data)} data services judged")
+    unjudged = kube_reachability.unjudged
+    observed(f"{len(kube_reachability.sources) - len(unjudged)} sources × {len(kube_reachability.data)} data services "
+             f"judged" + (f"; no role, not judged: {', '.join(unjudged)}" if unjudged else ""))
     assert not violations, "; ".join(violations)
 
 
