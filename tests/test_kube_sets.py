@@ -87,3 +87,14 @@ def test_a_platform_naming_a_workload_the_manifests_lack_is_bad_input(tmp_path, 
     assert result.returncode == 4, result.output[-2000:]
     assert "role gateway names workload Deployment/api, which the manifests do not define" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_writable_root_filesystem_declared_with_a_reason_passes(tmp_path):
+    patch = tmp_path / "postgres-writable-with-reason.yaml"
+    patch.write_text((ROOT / "tests" / "mutants" / "kube" / "postgres-writable-root.yaml").read_text()
+                     .replace("  template:\n", "  template:\n    metadata:\n      annotations:\n"
+                              "        conformance/writable-root-filesystem: initdb writes beside the data directory\n"))
+    broken = judge(load([ROOT / "k8s", ROOT / "tests" / "mutants" / "kube" / "postgres-writable-root.yaml"]))
+    assert broken["KUBE-012"] == ("failed", "writable root filesystem: StatefulSet/orders-platform/postgres "
+                                            "container postgres")
+    assert judge(load([ROOT / "k8s", patch]))["KUBE-012"] == ("passed", "")
