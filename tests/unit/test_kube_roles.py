@@ -71,8 +71,8 @@ def test_names_give_roles_by_whole_words_only_where_nothing_shows_a_way_in():
                 _workload("mail-worker", "x:1"))
     assert _roles(bare) == {"empacts-api": "gateway", "application-controller": None, "mail-worker": "worker"}
     with_a_way_in = _set(_workload("empacts-api", "empacts/api:latest"), _workload("web", "x:1"),
-                         _service("web", "web", "NodePort"))
-    assert _roles(with_a_way_in) == {"empacts-api": None, "web": "gateway"}
+                         _service("web", "web", "NodePort"), _workload("worker", "x:1"))
+    assert _roles(with_a_way_in) == {"empacts-api": None, "web": "gateway", "worker": "worker"}
 
 
 def test_the_description_wins_and_a_workload_it_names_must_exist():
