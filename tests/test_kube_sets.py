@@ -95,6 +95,6 @@ def test_a_writable_root_filesystem_declared_with_a_reason_passes(tmp_path):
                      .replace("  template:\n", "  template:\n    metadata:\n      annotations:\n"
                               "        conformance/writable-root-filesystem: initdb writes beside the data directory\n"))
     broken = judge(load([ROOT / "k8s", ROOT / "tests" / "mutants" / "kube" / "postgres-writable-root.yaml"]))
-    assert broken["KUBE-012"] == ("failed", "writable root filesystem: StatefulSet/orders-platform/postgres "
-                                            "container postgres")
+    assert broken["KUBE-012"] == ("failed", ("writable root filesystem: StatefulSet/orders-platform/postgres "
+                                             "container postgres"))
     assert judge(load([ROOT / "k8s", patch]))["KUBE-012"] == ("passed", "")
