@@ -13,7 +13,6 @@ from fixtures.controls import control
 from fixtures.kube.expectations import (
     CONFINING_SECCOMP,
     EMPTY_PASSWORD_SWITCHES,
-    HEALTH_PATH,
     HTTP_HEALTH_ROLES,
     MAX_SURGE,
     MAX_UNAVAILABLE,
@@ -118,15 +117,16 @@ def test_every_container_has_liveness_and_readiness_probes(manifests, observed):
 
 @control("KUBE-002", severity="medium", reference="seed 004 §Kubernetes Health Checks; seed 004 §Application Health",
          needs=("target:manifests",))
-def test_gateway_probes_are_http_gets_of_the_health_path(manifests, observed):
+def test_gateway_probes_are_http_gets_of_the_health_path(manifests, observed, kube_health_path):
     """The gateway's probes are HTTP GETs of its health path, /health or beneath it.
 
     Rationale: seed 004's /health checks the database and Redis, and its Deployment probes
     that path; a probe of another path (or a bare TCP check) says the port is open while the
     gateway cannot serve an order. A path beneath it (/health/live) lets liveness ask about
     the process alone, so a database outage takes replicas out of rotation instead of
-    restarting them all. A missing probe is KUBE-001's finding. See also: none of kube-score,
-    Polaris or Kubescape looks at what a probe asks.
+    restarting them all. A missing probe is KUBE-001's finding. A platform with another
+    contract names its path in the description (`--platform`, `app.health_path`). See also:
+    none of kube-score, Polaris or Kubescape looks at what a probe asks.
     """
     workloads = [w for w in manifests.with_role(*HTTP_HEALTH_ROLES) if w.long_running]
     if not workloads:
@@ -140,8 +140,8 @@ def test_gateway_probes_are_http_gets_of_the_health_path(manifests, observed):
                 path = (container[probe].get("httpGet") or {}).get("path")
                 if path is None:
                     wrong.append(f"{_where(workload, container)} {probe} is not an HTTP GET")
-                elif path != HEALTH_PATH and not path.startswith(f"{HEALTH_PATH}/"):
-                    wrong.append(f"{_where(workload, container)} {probe} asks {path}, not {HEALTH_PATH}")
+                elif path != kube_health_path and not path.startswith(f"{kube_health_path.rstrip('/')}/"):
+                    wrong.append(f"{_where(workload, container)} {probe} asks {path}, not {kube_health_path}")
     observed(f"{', '.join(w.ref for w in workloads)} judged")
     assert not wrong, "; ".join(wrong)
 

@@ -64,12 +64,13 @@ def test_rollout_percentages_are_judged_at_the_most_replicas_and_defaults_where_
     assert "defaults-api" not in message  # 25% of 3: one pod each way
 
 
-def test_the_platform_line_shows_the_roles_and_platform_names_workloads(tmp_path, reports_dir):
+def test_the_platform_line_shows_the_roles_and_the_description_names_workloads_and_health_path(tmp_path, reports_dir):
     platform = tmp_path / "platform.yml"
     platform.write_text("roles:\n  worker: {workloads: [StatefulSet/argocd/argocd-application-controller]}\n"
-                        "  edge: [redis-ha-haproxy]\n")
+                        "  edge: [redis-ha-haproxy]\napp: {health_path: /healthz}\n")
     result = run_suite(reports_dir, "--target", "manifests", "--manifests", str(SETS / "haproxy-not-edge"),
-                       "--platform", str(platform), "suites/test_kube.py", timeout_s=120)
+                       "--manifests", str(SETS / "one-replica-gateway"), "--platform", str(platform),
+                       "suites/test_kube.py", timeout_s=120)
     assert "platform (--platform" in result.output and "edge=redis-ha-haproxy (haproxy)" in result.output, \
         result.output[-3000:]
     assert "worker=argocd-application-controller" in result.output
@@ -77,6 +78,8 @@ def test_the_platform_line_shows_the_roles_and_platform_names_workloads(tmp_path
     assert roles["worker"]["services"] == ["argocd-application-controller"], roles
     # Declared, haproxy is the edge and reaches Redis: KUBE-015 judges it now.
     assert "redis-ha-haproxy (edge) reaches StatefulSet/argocd/redis-ha-server (cache)" in result.failing()["KUBE-015"]
+    # The description's health path is the one the gateway (shop, behind its Ingress) is probed on.
+    assert "shop container shop readinessProbe asks /health, not /healthz" in result.failing()["KUBE-002"]
 
 
 def test_a_platform_naming_a_workload_the_manifests_lack_is_bad_input(tmp_path, reports_dir):
