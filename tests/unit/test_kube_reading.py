@@ -41,8 +41,8 @@ def test_every_shape_kubectl_applies_is_read_with_its_file_and_line():
         "ServiceAccount/monitoring/prometheus-k8s": (lists, 56),
         "Service/monitoring/prometheus-k8s": (lists, 61),
     }
-    assert manifests.notes == ["not read: 1 file(s) that are not *.yaml, *.yml or *.json, which kubectl does not "
-                               "read either (tests/data/kube/shapes/README.md)"]
+    assert manifests.notes == [("not read: 1 file(s) that are not *.yaml, *.yml or *.json, which kubectl does not "
+                                "read either (tests/data/kube/shapes/README.md)")]
     assert schema.problems(manifests.objects) == ([], [])
 
 
@@ -70,14 +70,15 @@ def test_a_json_file_that_yaml_refuses_is_read_as_json(tmp_path):
 
 
 @pytest.mark.parametrize("path, expected", [
-    ("chart", "tests/data/kube/unrendered/chart is a Helm chart: render it first: helm template RELEASE "
-              "tests/data/kube/unrendered/chart > rendered.yaml, then --manifests rendered.yaml"),
-    ("chart/templates/deployment.yaml", "tests/data/kube/unrendered/chart/templates/deployment.yaml line 4: a template, "
-     "not a manifest (it holds {{ }} placeholders): render it first: helm template RELEASE "
-     "tests/data/kube/unrendered/chart > rendered.yaml"),
-    ("quoted-template.yaml", "tests/data/kube/unrendered/quoted-template.yaml#1 line 3: "
-     "spec.template.spec.containers[0].image is '{{ .Values.image.repository }}:{{ .Values.image.tag }}': "
-     "a Helm template, not a manifest: render it first: helm template RELEASE CHART > rendered.yaml"),
+    ("chart", ("tests/data/kube/unrendered/chart is a Helm chart: render it first: helm template RELEASE "
+               "tests/data/kube/unrendered/chart > rendered.yaml, then --manifests rendered.yaml")),
+    ("chart/templates/deployment.yaml", ("tests/data/kube/unrendered/chart/templates/deployment.yaml line 4: a "
+                                         "template, not a manifest (it holds {{ }} placeholders): render it first: "
+                                         "helm template RELEASE tests/data/kube/unrendered/chart > rendered.yaml")),
+    ("quoted-template.yaml", ("tests/data/kube/unrendered/quoted-template.yaml#1 line 3: "
+                              "spec.template.spec.containers[0].image is "
+                              "'{{ .Values.image.repository }}:{{ .Values.image.tag }}': a Helm template, not a "
+                              "manifest: render it first: helm template RELEASE CHART > rendered.yaml")),
     ("no-objects", "no Kubernetes object in tests/data/kube/unrendered/no-objects: nothing to judge (--manifests)"),
 ], ids=["chart", "unquoted-template", "quoted-template", "no-objects"])
 def test_unrendered_or_empty_input_is_refused_with_the_command_that_renders_it(path, expected):
@@ -97,9 +98,9 @@ def test_go_templates_that_are_data_are_not_helm_placeholders(tmp_path):
 def test_a_kustomization_is_refused_without_kubectl(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # a machine without kubectl
     _, problems = collect([UNRENDERED / "kustomization"])
-    assert problems == ["tests/data/kube/unrendered/kustomization is a kustomization: render it first: kubectl kustomize "
-                        "tests/data/kube/unrendered/kustomization > rendered.yaml, then --manifests rendered.yaml "
-                        "(or put kubectl on the PATH)"]
+    assert problems == [("tests/data/kube/unrendered/kustomization is a kustomization: render it first: kubectl "
+                         "kustomize tests/data/kube/unrendered/kustomization > rendered.yaml, then --manifests "
+                         "rendered.yaml (or put kubectl on the PATH)")]
 
 
 def test_a_kustomization_among_other_files_is_refused_even_with_kubectl():
