@@ -137,3 +137,14 @@ def test_a_failure_is_located_at_each_object_its_message_names():
         {"ref": "ConfigMap/monitoring/grafana-dashboard-pods", "file": "tests/data/kube/shapes/monitoring-lists.yaml",
          "line": 17, "message": "ConfigMap/monitoring/grafana-dashboard-pods: key a"},
     ]
+
+
+def test_a_chart_with_subcharts_is_one_chart_to_render(tmp_path):
+    for chart in (tmp_path / "shop", tmp_path / "shop" / "charts" / "redis"):
+        (chart / "templates").mkdir(parents=True)
+        (chart / "Chart.yaml").write_text(f"apiVersion: v2\nname: {chart.name}\nversion: 0.1.0\n")
+        (chart / "templates" / "service.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata:\n"
+                                                          "  name: {{ .Release.Name }}\n")
+    _, problems = collect([tmp_path])
+    assert problems == [f"{tmp_path / 'shop'} is a Helm chart: render it first: helm template RELEASE "
+                        f"{tmp_path / 'shop'} > rendered.yaml, then --manifests rendered.yaml"]
