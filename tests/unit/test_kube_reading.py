@@ -146,5 +146,6 @@ def test_a_chart_with_subcharts_is_one_chart_to_render(tmp_path):
         (chart / "templates" / "service.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata:\n"
                                                           "  name: {{ .Release.Name }}\n")
     _, problems = collect([tmp_path])
-    assert problems == [f"{tmp_path / 'shop'} is a Helm chart: render it first: helm template RELEASE "
-                        f"{tmp_path / 'shop'} > rendered.yaml, then --manifests rendered.yaml"]
+    chart = tmp_path / "shop"
+    assert problems == [f"{chart} is a Helm chart: render it first: helm template RELEASE {chart} > rendered.yaml, "
+                        "then --manifests rendered.yaml"]
