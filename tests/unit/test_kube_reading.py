@@ -147,5 +147,5 @@ def test_a_chart_with_subcharts_is_one_chart_to_render(tmp_path):
                                                           "  name: {{ .Release.Name }}\n")
     _, problems = collect([tmp_path])
     chart = tmp_path / "shop"
-    assert problems == [f"{chart} is a Helm chart: render it first: helm template RELEASE {chart} > rendered.yaml, "
-                        "then --manifests rendered.yaml"]
+    command = f"helm template RELEASE {chart} > rendered.yaml, then --manifests rendered.yaml"
+    assert problems == [f"{chart} is a Helm chart: render it first: {command}"]
