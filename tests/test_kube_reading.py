@@ -8,6 +8,7 @@ and that conformance.json and SARIF place each KUBE finding at its object's file
 import json
 
 from tests.suite_runner import run_suite
+from tests.unit.test_sarif import assert_valid_sarif
 
 SHAPES = "tests/data/kube/shapes"
 UNRENDERED = "tests/data/kube/unrendered"
@@ -32,6 +33,7 @@ def test_the_shapes_kubectl_applies_are_judged_and_each_finding_is_located_at_it
     assert no_resources["Job/monitoring/migrate-"] == "Job/monitoring/migrate- container migrate: requests.cpu, " \
                                                       "requests.memory, limits.cpu, limits.memory"
     log = json.loads((reports_dir / "conformance.sarif").read_text())
+    assert_valid_sarif(log)
     results = [r for r in log["runs"][0]["results"] if r["ruleId"] == "KUBE-014"]
     where = {(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
               r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in results}
