@@ -149,3 +149,8 @@ def test_a_chart_with_subcharts_is_one_chart_to_render(tmp_path):
     chart = tmp_path / "shop"
     command = f"helm template RELEASE {chart} > rendered.yaml, then --manifests rendered.yaml"
     assert problems == [f"{chart} is a Helm chart: render it first: {command}"]
+
+
+def test_an_empty_directory_is_bad_input(tmp_path):
+    manifests, problems = collect([tmp_path])
+    assert manifests.objects == [] and problems == [f"no manifests (*.yaml, *.yml, *.json) in {tmp_path} (--manifests)"]
