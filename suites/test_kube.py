@@ -3,7 +3,9 @@
 Run with `--target manifests --manifests DIR`. Every object has passed the Kubernetes
 schemas before these controls run (bad input otherwise); what they judge is what seed 004
 asks of a deployment and what the platform's isolation needs, workload by workload, in
-role terms (fixtures/kube/expectations.py).
+role terms (fixtures/kube/expectations.py). A control names each object it finds wrong by
+its ref (`_where`, `Workload.ref`, `K8sObject.ref`): that is how the reports locate the
+finding at the object's file and line (fixtures/kube/plugin.py).
 """
 
 import math
