@@ -9,7 +9,7 @@ from fixtures.platform.adapters import postgres
 from fixtures.platform.technologies import data_path
 from fixtures.policy import is_loopback, sensitive_host_path
 from fixtures.env_files import project_env_file
-from fixtures.secret_scan import committed_env_secrets, empty_secrets, written_secrets
+from fixtures.secret_scan import committed_env_secrets, empty_secrets, env_file_secrets, written_secrets
 
 # A tag that names one build: a version with a minor part, a date, or a commit (floating_tag).
 PINNED_TAG = re.compile(r"\d+\.\d+|(19|20)\d\d-?[01]\d-?[0-3]\d|(^|[-_.])(?=[0-9a-f]*\d)[0-9a-f]{7,40}($|[-_.])")
@@ -66,10 +66,10 @@ def floating_tag(image: str) -> str:
     last = image.rsplit("/", 1)[-1]
     tag = last.split(":", 1)[1] if ":" in last else ""
     if not tag:
-        return "no tag: latest"
+        return "no tag, so latest"
     if PINNED_TAG.search(tag):
         return ""
-    return "latest" if tag == "latest" else ("a major version only" if re.match(r"v?\d+(\D|$)", tag) else "a channel")
+    return "the latest tag" if tag == "latest" else ("a major version only" if re.match(r"v?\d+(\D|$)", tag) else "a channel")
 
 
 @control("CONFIG-003", severity="medium", reference="seed 002 §Production Deployment Checklist (Build all Docker images); CIS Docker 1.6.0 5.28")
@@ -105,6 +105,7 @@ def test_no_secret_is_written_in_the_compose_files(compose_model):
     """
     literals = [found for name, service in sorted(compose_model.written_services.items())
                 for found in written_secrets(name, service)]
+    literals += env_file_secrets(compose_model.written_services)
     literals += committed_env_secrets(project_env_file(compose_model.files))
     literals += [found for name, service in sorted(compose_model.services.items())
                  for found in empty_secrets(name, service, compose_model.written_service(name))]

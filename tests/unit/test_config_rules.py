@@ -15,8 +15,8 @@ TAGS = [
     ("postgres:16", "a major version only"), ("redis:7-alpine", "a major version only"),
     ("traefik:v3", "a major version only"), ("nginx:alpine", "a channel"), ("nginx:stable", "a channel"),
     ("getsentry/sentry:nightly", "a channel"), ("x:release", "a channel"), ("x:edge", "a channel"),
-    ("node:lts", "a channel"), ("alpine", "no tag: latest"), ("localhost:5000/team/api", "no tag: latest"),
-    ("prom/prometheus:latest", "latest"),
+    ("node:lts", "a channel"), ("alpine", "no tag, so latest"), ("localhost:5000/team/api", "no tag, so latest"),
+    ("prom/prometheus:latest", "the latest tag"),
 ]
 
 

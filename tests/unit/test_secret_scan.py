@@ -5,7 +5,7 @@ import subprocess
 import pytest
 
 from fixtures.env_files import project_env_file
-from fixtures.secret_scan import committed_env_secrets, empty_secrets, written_secrets
+from fixtures.secret_scan import committed_env_secrets, empty_secrets, env_file_secrets, written_secrets
 
 CASES = [
     ("list-form environment, a literal", {"environment": ["POSTGRES_PASSWORD=admin123", "DEBUG=1"]},
@@ -69,10 +69,11 @@ def test_literals_in_an_env_file_are_named_by_file_and_line(tmp_path):
     env = tmp_path / "netbox.env"
     env.write_text(NETBOX_ENV)
     written = {"image": "netbox:v4.1.1", "env_file": [{"path": str(env), "required": True}]}
-    assert written_secrets("netbox", written) == [
-        "netbox: env_file netbox.env line 3: DB_PASSWORD (literal)",
-        "netbox: env_file netbox.env line 5: SECRET_KEY (literal)",
-        "netbox: env_file netbox.env line 7: DATABASE_URL embeds a password in its URL (literal)",
+    assert written_secrets("netbox", written) == []
+    assert env_file_secrets({"netbox-worker": written, "netbox": written, "db": {}}) == [
+        "env_file netbox.env line 3: DB_PASSWORD (literal; read by netbox, netbox-worker)",
+        "env_file netbox.env line 5: SECRET_KEY (literal; read by netbox, netbox-worker)",
+        "env_file netbox.env line 7: DATABASE_URL embeds a password in its URL (literal; read by netbox, netbox-worker)",
     ]
 
 
