@@ -17,7 +17,8 @@ from fixtures.platform.peers import independent_sets, peers, unknown
 DEFAULT_DEPENDENCIES = ("event_store", "broker", "cache")
 
 
-def healthcheck_problem(name: str, resolved: dict, written: dict, image_test: list[str] | None) -> tuple[str, str]:
+def healthcheck_problem(name: str, resolved: dict, written: dict, image_test: list[str] | None,
+                        image: str = "") -> tuple[str, str]:
     """(finding, note) for one service's healthcheck: what the files say, and the image's own when it is here.
 
     `healthcheck: {disable: false}` (or timings without a test) keeps the image's HEALTHCHECK;
@@ -30,10 +31,11 @@ def healthcheck_problem(name: str, resolved: dict, written: dict, image_test: li
         return f"{name} (disabled)", ""
     if test:
         return "", ""
-    image = resolved.get("image") or ""
+    image = resolved.get("image") or image
     keeps_image = "healthcheck" in written
     if image_test is None:
-        unseen = f"image {image} is not on this engine to read" if image else "it is built here and not built yet"
+        unseen = (f"image {image} is not on this engine to read" if resolved.get("image")
+                  else "it is built here and not built yet")
         if keeps_image:
             return "", f"{name} keeps its image's HEALTHCHECK ({unseen})"
         return f"{name} (none in the compose files; {unseen}, so its own HEALTHCHECK, if any, is unseen)", ""
@@ -54,8 +56,10 @@ def test_every_service_defines_a_healthcheck(compose_model, image_healthcheck, o
     missing, notes = [], []
     for name, service in sorted(compose_model.services.items()):
         declared = (service.get("healthcheck") or {}).get("test")
-        image_test = None if declared else image_healthcheck(service.get("image") or "")
-        finding, note = healthcheck_problem(name, service, compose_model.written_service(name), image_test)
+        # A build-only service's image is named <project>-<service> once compose has built it.
+        image = service.get("image") or (f"{compose_model.raw.get('name')}-{name}" if service.get("build") else "")
+        image_test = None if declared else image_healthcheck(image)
+        finding, note = healthcheck_problem(name, service, compose_model.written_service(name), image_test, image)
         missing += [finding] * bool(finding)
         notes += [note] * bool(note)
     if notes:
