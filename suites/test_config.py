@@ -105,8 +105,8 @@ def test_no_secret_is_written_in_the_compose_files(compose_model):
     """
     literals = [found for name, service in sorted(compose_model.written_services.items())
                 for found in written_secrets(name, service)]
-    literals += env_file_secrets(compose_model.written_services)
-    literals += committed_env_secrets(project_env_file(compose_model.files))
+    literals += env_file_secrets(compose_model.written_services, compose_model.project_dir)
+    literals += committed_env_secrets(project_env_file(compose_model.files), compose_model.written_services)
     literals += [found for name, service in sorted(compose_model.services.items())
                  for found in empty_secrets(name, service, compose_model.written_service(name))]
     assert not literals, f"secrets written in the files or empty: {'; '.join(literals)}"

@@ -75,6 +75,8 @@ def test_literals_in_an_env_file_are_named_by_file_and_line(tmp_path):
         "env_file netbox.env line 5: SECRET_KEY (literal; read by netbox, netbox-worker)",
         "env_file netbox.env line 7: DATABASE_URL embeds a password in its URL (literal; read by netbox, netbox-worker)",
     ]
+    assert env_file_secrets({"netbox": written}, str(tmp_path.parent))[0].startswith(
+        f"env_file {tmp_path.name}/netbox.env line 3: DB_PASSWORD")
 
 
 def test_an_empty_value_says_where_it_comes_from(tmp_path):
@@ -99,8 +101,11 @@ def test_the_projects_dot_env_is_read_unless_git_ignores_it(tmp_path):
     (tmp_path / ".env").write_text("TAIGA_SITES_DOMAIN=localhost:9000\nSECRET_KEY=\"taiga-secret-key\"\n"
                                    "POSTGRES_PASSWORD=taiga\nEMAIL_HOST_PASSWORD=\nRABBITMQ_PASS=${RMQ}\n")
     found = project_env_file([str(compose)])
-    assert committed_env_secrets(found) == [".env line 2: SECRET_KEY (literal; compose reads it)",
-                                            ".env line 3: POSTGRES_PASSWORD (literal; compose reads it)"]
+    services = {"taiga-back": {"environment": {"TAIGA_SECRET_KEY": "${SECRET_KEY}"}},
+                "taiga-db": {"environment": ["POSTGRES_PASSWORD=${POSTGRES_PASSWORD}"]}}
+    assert committed_env_secrets(found, services) == [
+        ".env line 2: SECRET_KEY (literal; compose reads it; used by taiga-back)",
+        ".env line 3: POSTGRES_PASSWORD (literal; compose reads it; used by taiga-db)"]
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / ".gitignore").write_text(".env\n")
     assert project_env_file([str(compose)]) is None
