@@ -5,11 +5,16 @@ from pathlib import Path
 
 from fixtures.applicability import not_applicable
 from fixtures.controls import control
+from fixtures.env_files import project_env_file
 from fixtures.platform.adapters import postgres
 from fixtures.platform.technologies import data_path
 from fixtures.policy import is_loopback, sensitive_host_path
-from fixtures.env_files import project_env_file
-from fixtures.secret_scan import committed_env_secrets, empty_secrets, env_file_secrets, written_secrets
+from fixtures.secret_scan import (
+    committed_env_secrets,
+    empty_secrets,
+    env_file_secrets,
+    written_secrets,
+)
 
 # A tag that names one build: a version with a minor part, a date, or a commit (floating_tag).
 PINNED_TAG = re.compile(r"\d+\.\d+|(19|20)\d\d-?[01]\d-?[0-3]\d|(^|[-_.])(?=[0-9a-f]*\d)[0-9a-f]{7,40}($|[-_.])")

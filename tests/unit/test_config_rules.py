@@ -59,11 +59,11 @@ CHECKS = [
     ("disable: false, image has none", {"image": "redis:7.2", "healthcheck": {}},
      {"healthcheck": {"disable": False}}, [], ("cache (none in the compose files nor in image redis:7.2)", "")),
     ("nothing declared, image not here", {"image": "redis:7.2"}, {}, None,
-     ("cache (none in the compose files; image redis:7.2 is not on this engine to read, so its own HEALTHCHECK, "
-      "if any, is unseen)", "")),
+     (("cache (none in the compose files; image redis:7.2 is not on this engine to read, so its own HEALTHCHECK, "
+       "if any, is unseen)"), "")),
     ("nothing declared, built here", {"build": {"context": "."}}, {}, None,
-     ("cache (none in the compose files; it is built here and not built yet, so its own HEALTHCHECK, if any, "
-      "is unseen)", "")),
+     (("cache (none in the compose files; it is built here and not built yet, so its own HEALTHCHECK, if any, "
+       "is unseen)"), "")),
     ("nothing declared, the image has one", {"image": "conformance/redis:abc"}, {},
      ["CMD-SHELL", "redis-cli ping"], ("", "cache runs its image's HEALTHCHECK")),
 ]

@@ -5,7 +5,12 @@ import subprocess
 import pytest
 
 from fixtures.env_files import project_env_file
-from fixtures.secret_scan import committed_env_secrets, empty_secrets, env_file_secrets, written_secrets
+from fixtures.secret_scan import (
+    committed_env_secrets,
+    empty_secrets,
+    env_file_secrets,
+    written_secrets,
+)
 
 CASES = [
     ("list-form environment, a literal", {"environment": ["POSTGRES_PASSWORD=admin123", "DEBUG=1"]},
