@@ -27,6 +27,7 @@ from fixtures.kube.expectations import (
     SECRET_NAME,
     URL_WITH_PASSWORD,
     WRITABLE_ROOT_ANNOTATION,
+    acl_password_words,
     is_switch,
 )
 from fixtures.kube.network_policies import selector_matches
@@ -432,8 +433,8 @@ def _env_literals(workload, container) -> list[str]:
         if flag in SECRET_FLAGS and _is_literal(value):
             found.append(f"{_where(workload, container)}: command {flag}")
     # Redis ACL rules: ">password" gives a user a password.
-    found += [f"{_where(workload, container)}: command ACL password" for word in words
-              if word.startswith(">") and _is_literal(word[1:])]
+    found += [f"{_where(workload, container)}: command ACL password" for password in acl_password_words(words)
+              if _is_literal(password)]
     return found
 
 
