@@ -9,6 +9,7 @@ import re
 import ssl
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import pika
 import pika.exceptions
@@ -19,6 +20,8 @@ import requests
 from fixtures import clients
 from fixtures.applicability import not_applicable
 from fixtures.controls import control
+from fixtures.platform.adapters import Declared
+from fixtures.platform.adapters.access import OPEN_ACCESS
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,36 @@ def test_seed_default_credentials_are_refused(credential, stack, pg, platform):
         outcome = f"refused: {reply}" if reply.startswith("-") else "accepted"
     service = platform.service(credential.role)
     assert outcome.startswith("refused"), f"{service} ({credential.technology}) accepted {credential.user or '(default user)'} / the password from {credential.source}"
+
+
+# ---------------------------------------------------------------------------- every data service, as declared
+
+
+@control("CRED-020", severity="critical",
+         reference="seed 001 §Security Hardening: 1. Change Default Credentials (requirepass, passwords from the "
+                   "environment); seed 003 §Default Credentials (Redis: none)")
+def test_no_data_service_lets_clients_in_without_a_password(compose_model, platform):
+    """No data service lets a client on its network in without a password, as its declaration shows.
+
+    Rationale: PostgreSQL's `POSTGRES_HOST_AUTH_METHOD: trust`, a pooler's `AUTH_TYPE: trust`, a
+    Redis, Valkey, KeyDB or Memcached with no password, MongoDB without auth, Elasticsearch with
+    security off, MySQL's empty root password: each is written in the compose file, so a static
+    read says so before anything runs (CRED-005, CRED-009 and CRED-010 ask the running services).
+    """
+    judged = {name: platform.technology_of(name) for role in platform.data_roles for name in platform.services_of(role)
+              if platform.technology_of(name) in OPEN_ACCESS}
+    if not judged:
+        not_applicable(f"the platform has no data service of a technology whose access its declaration shows "
+                       f"({', '.join(OPEN_ACCESS)})")
+    found = []
+    for name, technology in sorted(judged.items()):
+        neighbours = compose_model.network_neighbours(name)
+        declared = Declared(compose_model.credentials_environment(name), compose_model.command(name),
+                            str(compose_model.service(name).get("image") or ""), partial(compose_model.mounted_text, name))
+        if neighbours and (reason := OPEN_ACCESS[technology](declared)):
+            found.append(f"{name} ({technology}, reachable from {len(neighbours)} other service"
+                         f"{'s' if len(neighbours) > 1 else ''}): {reason}")
+    assert not found, f"data services that ask for no password: {'; '.join(found)}"
 
 
 # ---------------------------------------------------------------------------- Redis

@@ -56,6 +56,8 @@ MUTANT_RUNS = [
     _static("CONFIG-016", "config/nginx-shared-mount-propagation.yml"),
     _static("CONFIG-017", "config/nginx-privileged-host-port.yml"),
     _static("CONFIG-017", "config/nginx-privileged-host-port-ipv6.yml"),
+    _static("CRED-020", "cred/postgres-trusts-host-connections.yml"),
+    _static("CRED-020", "cred/redis-without-password.yml"),
     MutantRun(
         "dependency-faults",
         (
