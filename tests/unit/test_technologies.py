@@ -128,3 +128,11 @@ def test_technologies_recognised_but_not_judged_live_are_named():
     platform = describe({"services": {"cache": {"image": "memcached:1.6"}, "redis": {"image": "redis:7.2"},
                                       "db": {"image": "mongo:7.0"}, "proxy": {"image": "caddy:2.8"}}})
     assert platform.not_judged_live() == ["db (mongodb)", "cache (memcached)"]
+
+
+def test_a_declared_role_of_two_technologies_names_each():
+    model = {"services": {"kv": {"image": "memcached:1.6"}, "sessions": {"image": "valkey/valkey:8.0"}},
+             "x-conformance": {"roles": {"cache": ["kv", "sessions"]}}}
+    platform = describe(model)
+    assert platform.technology("cache") == "redis" and platform.service("cache") == "sessions"
+    assert platform.roles["cache"].ports == [6379, 11211] and platform.roles["cache"].source == "declared"
