@@ -86,6 +86,13 @@ def test_a_build_only_service_is_recognised_by_its_dockerfile(tmp_path):
     assert recognise({"build": {"context": str(tmp_path / "missing")}}) is None
 
 
+def test_a_build_only_nginx_is_the_edge(tmp_path):
+    build = _dockerfile(tmp_path, "FROM node:20 AS build\nRUN npm ci\nFROM nginx:1.27-alpine\nCOPY --from=build /a /b\n")
+    platform = describe({"services": {"frontend": {"build": build, "ports": [{"target": 8080}]},
+                                      "api": {"image": "team/api:2"}}})
+    assert platform.services_of("edge") == ["frontend"] and platform.technology("edge") == "nginx"
+
+
 ROLE_CASES = [
     # (what, services, role -> services, summary fragment)
     ("ClickHouse is data, not a gateway by the word `server`",
