@@ -261,6 +261,16 @@ KUBE_MUTANTS = [
     _kube("KUBE-015", "postgres-admits-all-namespaces.yaml"),
     _kube("KUBE-015", "redis-not-isolated.yaml"),
     _kube("KUBE-015", "gateway-cannot-reach-broker.yaml"),
+    _kube("KUBE-004", "gateway-unavailable-half-of-autoscaled.yaml"),
+    _kube("KUBE-012", "postgres-writable-root.yaml"),
+    _kube("KUBE-012", "rabbitmq-writable-root-without-reason.yaml"),
+    _kube("KUBE-016", "order-service-host-pid.yaml"),
+    _kube("KUBE-016", "nginx-host-port.yaml"),
+    _kube("KUBE-016", "gateway-docker-socket.yaml"),
+    _kube("KUBE-017", "redis-seccomp-unconfined.yaml"),
+    _kube("KUBE-017", "gateway-without-seccomp-profile.yaml"),
+    _kube("KUBE-018", "order-service-token-by-default.yaml"),
+    _kube("KUBE-018", "gateway-mounts-token-without-binding.yaml"),
 ]
 MUTANT_RUNS += [
     MutantRun(
