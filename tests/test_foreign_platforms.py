@@ -99,7 +99,8 @@ EXPECTED_FINDINGS = {
     },
 }
 EXPECTED_PLATFORM = {
-    "webapp-db.yml": "edge=-, gateway=web, worker=-, web=-, event_store=db (postgres), cache=-, broker=-",
+    "webapp-db.yml": "edge=-, gateway=-, worker=-, web=-, event_store=db (postgres), cache=-, broker=-, tracing=-, "
+                   "metrics=-, dashboards=-, search=-, application=web",
     "traefik-api-cache.yml": "edge=proxy (traefik), gateway=api, worker=-, web=-, event_store=database (postgres), "
                              "cache=cache (redis), broker=-",
     "haproxy-queue-workers.yml": "edge=lb (haproxy), gateway=app, worker=mail-worker, web=-, event_store=mysql (mysql), "
@@ -114,23 +115,23 @@ EXPECTED_PLATFORM = {
     "taiga-like-committed-dotenv/docker-compose.yml": "event_store=taiga-db (postgres)",
     "capabilities-host-paths.yml": "event_store=db (postgres)",
     "root-user-floating-tags.yml": "event_store=db (postgres), cache=cache (redis)",
-    "mastodon-trust-auth.yml": "edge=-, gateway=web, worker=sidekiq, web=-, event_store=db (postgres), cache=redis (redis), "
-                               "broker=-, tracing=-, metrics=-, dashboards=-, search=-, application=streaming",
-    "sentry-mixed-cache.yml": "edge=nginx (nginx), gateway=snuba-api+web, worker=worker, web=-, "
+    "mastodon-trust-auth.yml": "edge=-, gateway=-, worker=sidekiq, web=-, event_store=db (postgres), cache=redis (redis), "
+                               "broker=-, tracing=-, metrics=-, dashboards=-, search=-, application=streaming+web",
+    "sentry-mixed-cache.yml": "edge=nginx (nginx), gateway=web, worker=worker, web=-, "
                               "event_store=postgres (postgres)+clickhouse (clickhouse), "
                               "cache=redis (redis)+memcached (memcached), broker=kafka (kafka)",
     "clickhouse-analytics.yml": "gateway=-, worker=-, web=-, "
                                 "event_store=plausible_db (postgres)+plausible_events_db (clickhouse), cache=-, broker=-, "
                                 "tracing=-, metrics=-, dashboards=-, search=-, application=plausible",
-    "supabase-kong-edge.yml": "edge=kong (kong), gateway=storage, worker=-, web=-, event_store=db (postgres), cache=-, "
-                              "broker=-, tracing=-, metrics=-, dashboards=-, search=-, application=analytics+auth+meta, "
-                              "no role: rest",
-    "mongo-app.yml": "edge=-, gateway=app, worker=-, web=-, event_store=db (mongodb)",
-    "kafka-pipeline.yml": "edge=-, gateway=ingest, worker=enricher, web=-, event_store=-, cache=-, broker=kafka (kafka), "
-                          "tracing=-, metrics=-, dashboards=-, search=-, application=kafka-ui",
-    "otel-envoy-frontend.yml": "edge=frontend-proxy (envoy), gateway=-, worker=-, web=-, event_store=-, "
+    "supabase-kong-edge.yml": "edge=kong (kong), gateway=auth+meta+rest+storage, worker=-, web=-, event_store=db (postgres), cache=-, "
+                              "broker=-, tracing=-, metrics=-, dashboards=-, search=-, application=analytics",
+    "mongo-app.yml": "edge=-, gateway=-, worker=-, web=-, event_store=db (mongodb), cache=-, broker=-, tracing=-, "
+                     "metrics=-, dashboards=-, search=-, application=app",
+    "kafka-pipeline.yml": "edge=-, gateway=-, worker=enricher, web=-, event_store=-, cache=-, broker=kafka (kafka), "
+                          "tracing=-, metrics=-, dashboards=-, search=-, application=ingest+kafka-ui",
+    "otel-envoy-frontend.yml": "edge=frontend-proxy (envoy), gateway=frontend, worker=-, web=-, event_store=-, "
                                "cache=valkey-cart (redis), broker=-, tracing=-, metrics=-, dashboards=-, search=-, "
-                               "application=frontend",
+                               "application=-",
 }
 
 
