@@ -114,7 +114,7 @@ def _distributed(edge_url: str, env: dict, prefix: Path, workers: int, *args: st
         return subprocess.run([*base, "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", port,
                                "--expect-workers", str(workers), "--expect-workers-max-wait", "30", "--headless",
                                "-H", edge_url, "--csv", str(prefix), "--html", f"{prefix}.html", "--only-summary", *args],
-                              cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120)
+                              cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120, check=False)
     finally:
         for worker in started:  # each quits when its master does
             try:
