@@ -24,7 +24,7 @@ from pathlib import Path
 
 import gevent.ssl
 import jwt
-from locust import events
+from locust import events, runners
 from locust.runners import WorkerRunner
 
 log = logging.getLogger("load")
@@ -36,6 +36,12 @@ DEFAULT_PREFIX = "reports/load/order_mix"
 TOKEN_TTL_S = 3600
 
 _shares: Counter = Counter()
+
+# Distributed mode: the master calls a worker missing after HEARTBEAT_LIVENESS silent seconds
+# (Locust's default: 3) and stops the whole test when the last one goes. A worker on a loaded
+# generator machine is starved of its core for longer than that while it spawns its users (TLS
+# handshakes, tokens), as measured on 2 cores; ten seconds tolerate it and still notice a dead one.
+runners.HEARTBEAT_LIVENESS = 10
 
 
 class _RequestLog:

@@ -18,33 +18,6 @@ REDIS_KEYS = 300
 PERSISTENT_MESSAGES = 50
 
 
-@pytest.fixture
-def fill_event_store(request, platform, backup_lab):
-    """fill_event_store(count): data in the event store for a round trip to compare.
-
-    Orders through the gateway when the platform declares its order API (the rows the
-    platform itself writes); otherwise rows of a table of the lab's own.
-    """
-    if platform.app.get("orders_path") and platform.has("edge") and platform.has("worker"):
-        gateway = request.getfixturevalue("gateway")
-        return lambda count: _place_orders(gateway, count)
-    return backup_lab.write_probe_rows
-
-
-def _place_orders(gateway, count: int) -> list[str]:
-    """Orders written through the gateway and processed into the event store; their ids."""
-    ids = []
-    for _ in range(count):
-        posted = gateway.place_order(customer_id="customer-backup")
-        # Accepted for a worker to process (202), or created by a synchronous API (201).
-        assert posted.status_code in (201, 202), f"POST /orders answered {posted.status_code}: {posted.text[:200]}"
-        ids.append(posted.json()["order_id"])
-    for order_id in ids:
-        read = gateway.wait_for_order(order_id, timeout_s=30)
-        assert read.status_code == 200, f"order {order_id} not in the event store 30 s after it was accepted"
-    return ids
-
-
 def _round_trip_message(source, restored, dump_s: float, restore_s: float) -> str:
     return (f"{len(source.tables)} tables, {source.rows} rows; restored {len(restored.tables)} tables, "
             f"{restored.rows} rows; mismatched tables = {len(source.mismatches(restored))}; "

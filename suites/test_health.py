@@ -52,6 +52,8 @@ def test_every_service_defines_a_healthcheck(compose_model, image_healthcheck, o
     """
     missing, notes = [], []
     for name, service in sorted(compose_model.services.items()):
+        if name in compose_model.one_shots:
+            continue  # it runs to completion: its exit code is its health (HEALTH-002)
         declared = (service.get("healthcheck") or {}).get("test")
         # A build-only service's image is named <project>-<service> once compose has built it.
         image = service.get("image") or (f"{compose_model.raw.get('name')}-{name}" if service.get("build") else "")
@@ -66,10 +68,13 @@ def test_every_service_defines_a_healthcheck(compose_model, image_healthcheck, o
 
 @control("HEALTH-002", severity="high", reference="seed 003 §Container Health")
 def test_every_container_is_running_and_healthy(stack_as_brought_up):
-    """Every declared replica of every service runs and reports healthy."""
+    """Every declared replica of every service runs and reports healthy; a one-shot has exited 0."""
     stack = stack_as_brought_up
     problems = []
     for name in sorted(stack.model.services):
+        if name in stack.model.one_shots:
+            problems += [f"{name}#{i}: {outcome}" for i, outcome in enumerate(stack.outcomes(name), 1) if outcome]
+            continue
         states = stack.health_states(name)
         expected = stack.model.replicas(name)
         if len(states) < expected:

@@ -131,6 +131,10 @@ MUTANT_RUNS = [
         must_say=(("CRED-012", "holds CREATEROLE, CREATEDB"),),
     ),
     MutantRun(
+        # With them, the migrations as the superuser (ROLLOUT-011) and adding an index on every
+        # run (ROLLOUT-012): two faults of one service that do not meet (who logs in, and what
+        # runs after the recorded migrations); CRED-012 judges the gateway's login, not theirs.
+        # The worker that acks before it writes (ROLLOUT-010) still logs in to the broker as its admin.
         "over-privileged-application-users",
         (
             "cred/services-use-rabbitmq-admin.yml",
@@ -139,8 +143,13 @@ MUTANT_RUNS = [
             "cred/gateway-uses-postgres-superuser.yml",
             "cred/gateway-jwt-leeway-a-day.yml",
             "config/edge-on-all-interfaces.yml",
+            "rollout/migrations-as-superuser.yml",
+            "rollout/migrations-add-an-index-every-run.yml",
+            "rollout/order-service-acks-before-writing.yml",
         ),
-        ("CRED-003", "CRED-008", "CRED-011", "CRED-012", "CRED-014", "RUNTIME-003"),
+        ("CRED-003", "CRED-008", "CRED-011", "CRED-012", "CRED-014", "RUNTIME-003",
+         "ROLLOUT-010", "ROLLOUT-011", "ROLLOUT-012"),
+        must_say=(("ROLLOUT-011", "eventstore_admin, which has super"), ("ROLLOUT-012", "orders_status_idx1")),
     ),
     MutantRun(
         # The gateway keeps its own Redis user, so only the stale cache makes HEALTH-008 fail;
@@ -172,10 +181,13 @@ MUTANT_RUNS = [
         must_say=(("CRED-006", "for user gateway"),),
     ),
     MutantRun(
-        # Scripts that exit 0 and lose data; the stores themselves are the reference ones.
-        "lossy-backup-scripts",
-        ("backup/lossy-ops-scripts.yml",),
-        ("BACKUP-001", "BACKUP-002", "BACKUP-004", "BACKUP-006"),
+        # Scripts that exit 0 and lose data; the stores themselves are the reference ones. The
+        # migration that empties the orders table (ROLLOUT-013) only runs when that control runs
+        # it, alone: the backups' round trips compare what they dump against the store as it is.
+        "lossy-backup-scripts-lossy-migration",
+        ("backup/lossy-ops-scripts.yml", "rollout/migrations-drop-and-recreate-orders.yml"),
+        ("BACKUP-001", "BACKUP-002", "BACKUP-004", "BACKUP-006", "ROLLOUT-013"),
+        must_say=(("ROLLOUT-013", "public.orders 0/"),),
     ),
     MutantRun(
         # Each store loses data in its own way, so each control fails for its own mutant:

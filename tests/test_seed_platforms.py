@@ -15,7 +15,7 @@ DEVSTACK = Path(__file__).resolve().parent / "platforms" / "devstack"
 # trips, load runs and HEALTH-010's freezing of every service would only add minutes (their
 # controls are proven on the reference platform and its mutants).
 DEVSTACK_CHAPTERS = ("suites/test_config.py", "suites/test_health.py", "suites/test_credentials.py",
-                     "suites/test_runtime.py", "suites/test_network.py",
+                     "suites/test_runtime.py", "suites/test_network.py", "suites/test_release_data.py",
                      "-k", f"not {registry.by_id()['HEALTH-010'].function}")
 
 
@@ -50,4 +50,6 @@ def test_the_seeds_dev_stack_fails_what_the_seeds_predict(reports_dir, monkeypat
         "unexplained": {i: m for i, m in failing.items() if i not in expected["must_fail"]},
         "not found": sorted(set(expected["must_fail"]) - set(failing))}
     assert {i: result.status_of(i) for i in expected["must_pass"]} == {i: "passed" for i in expected["must_pass"]}
+    reasons = {c["id"]: (c["status"], c["message"]) for c in result.report["controls"] if c["id"] in expected["not_applicable"]}
+    assert reasons == {i: ("not_applicable", reason) for i, reason in expected["not_applicable"].items()}, reasons
     assert objects_of_ours(result.project) == []

@@ -49,6 +49,20 @@ INFERENCE_CASES = [
                                         "site": {"image": "nginx:1.27"}},
      {"edge": ["edge"], "web": ["site"]}),
     ("nothing recognisable", {"devbox": {"image": "ubuntu:24.04"}}, {}),
+    # A migration by structure, whatever its name or image: a one-shot the services wait on
+    # to complete that logs in to a database. A one-shot without a database login is none.
+    ("a one-shot that logs in to the database", {
+        "db": {"image": "postgres:16"},
+        "schema-job": {"image": "postgres:16", "environment": {"PGHOST": "db", "PGUSER": "owner"}},
+        "seed-files": {"image": "busybox:1"},
+        "api": {"image": "team/api:2", "expose": ["8000"], "depends_on": {
+            "schema-job": {"condition": "service_completed_successfully"},
+            "seed-files": {"condition": "service_completed_successfully"}}}},
+     {"event_store": ["db"], "migrations": ["schema-job"], "application": ["api"]}),
+    ("a database client nobody waits on", {
+        "db": {"image": "postgres:16"},
+        "report": {"image": "acme/report:1", "environment": {"DATABASE_URL": "postgres://r:x@db/app"}}},
+     {"event_store": ["db"]}),
 ]
 
 

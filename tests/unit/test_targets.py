@@ -58,7 +58,7 @@ def test_capabilities_say_what_each_target_can_do():
     def capable(name):
         return {c for c in CAPABILITIES if getattr(targets.get(name), c)}
 
-    verbs = {"can_scale", "can_stop_replica", "can_restart", "can_update", "can_rollback"}
+    verbs = {"can_scale", "can_stop_replica", "can_restart", "can_update", "can_rollback", "can_run_once"}
     assert capable("compose") == {"compose_model", "live", "owns_stack"} | verbs
     assert capable("existing") == {"compose_model", "live", "can_scale", "can_stop_replica", "can_restart"}
     assert capable("static") == {"compose_model"}
