@@ -56,6 +56,7 @@ MUTANT_RUNS = [
     _static("CONFIG-016", "config/nginx-shared-mount-propagation.yml"),
     _static("CONFIG-017", "config/nginx-privileged-host-port.yml"),
     _static("CONFIG-017", "config/nginx-privileged-host-port-ipv6.yml"),
+    _static("OBS-003", "obs/order-service-logs-without-max-size.yml"),
     MutantRun(
         "dependency-faults",
         (
@@ -277,6 +278,25 @@ MUTANT_RUNS += [
             ("NET-007", "redis joins backend for api-gateway"),
             ("NET-008", "api-gateway has a route out over frontend"),
             ("NET-008", "order-service has a route out over public"),
+        ),
+    ),
+]
+MUTANT_RUNS += [
+    MutantRun(
+        # The edge logs to files, Redis's logs rotate at no useful bound, the workers drop the
+        # correlation id: three services, so each control fails for its own mutant (OBS-001
+        # reads the edge's answers and the workers' logs, not the edge's log).
+        "edge-logs-to-files-unbounded-redis-logs-workers-drop-correlation-id",
+        (
+            "obs/nginx-logs-to-files.yml",
+            "obs/redis-logs-unbounded.yml",
+            "obs/order-service-drops-correlation-id.yml",
+        ),
+        ("OBS-001", "OBS-002", "OBS-004"),
+        must_say=(
+            ("OBS-001", "missing from the order-service log"),
+            ("OBS-002", "nginx#1 writes to /tmp/nginx-access.log"),
+            ("OBS-004", "redis#1: json-file keeps up to 50g x 20 files"),
         ),
     ),
 ]
