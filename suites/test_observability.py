@@ -6,6 +6,8 @@ generic controls (docs/controls.md). What every platform can show is judged here
 correlation id (seed 003 §What the Platform Handles) and the logs (seed 000 §Best Practices 3).
 """
 
+import re
+import shlex
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -19,8 +21,9 @@ from fixtures.controls import control
 CORRELATION_HEADER = "X-Correlation-ID"
 LOGS = "seed 000 §Best Practices 3 (all logs to stdout/stderr)"
 # Log files as a process writes them: *.log, rotated *.log.1, anything under /var/log.
-_LOG_FILES = ("find / \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o -type f "
-              "\\( -name '*.log' -o -name '*.log.*' -o -path '/var/log/*' \\) -printf '%s %p\\n' 2>/dev/null; exit 0")
+_LOG_NAME = re.compile(r"(\.log(\.\w+)?$|^/var/log/)")
+_FIND = ("command -v find >/dev/null || exit 127; find {roots} -type f \\( -name '*.log' -o -name '*.log.*' "
+         "-o -path '/var/log/*' \\) -printf '%s %p\\n' 2>/dev/null; exit 0")
 # Long enough for every container's healthcheck to have run once (the platforms probe every 5 s).
 _LOG_WINDOW_S = 6
 
@@ -103,10 +106,21 @@ def _running(stack) -> list[tuple[str, int, object]]:
             for replica, container in enumerate(stack.containers(name, include_stopped=False), 1)]
 
 
-def _log_files(service, name: str, replica: int) -> dict[str, int] | None:
-    """path -> size of every log file in the container; None when it cannot be listed (no shell or find)."""
+def _writable_places(container) -> list[str]:
+    """Where a process in the container can write: its writable mounts and tmpfs, /var/log, and, on a
+    writable root filesystem, the log files the engine lists as changed in its layer (no walk of the image)."""
+    container.reload()
+    places = {m["Destination"] for m in container.attrs.get("Mounts") or [] if m.get("RW")}
+    places |= set(container.attrs["HostConfig"].get("Tmpfs") or {}) | {"/var/log"}
+    if not container.attrs["HostConfig"].get("ReadonlyRootfs"):
+        places |= {change["Path"] for change in container.diff() or [] if _LOG_NAME.search(change["Path"])}
+    return sorted(places)
+
+
+def _log_files(service, name: str, replica: int, places: list[str]) -> dict[str, int] | None:
+    """path -> size of every log file in those places; None when they cannot be listed (no shell or find)."""
     try:
-        result = service(name, replica).run(_LOG_FILES)
+        result = service(name, replica).run(_FIND.format(roots=" ".join(map(shlex.quote, places))))
     except Exception:  # testinfra raises its own kinds when the container cannot run the command
         return None
     if result.rc != 0:
@@ -142,16 +156,18 @@ def test_every_service_logs_to_stdout(stack, platform, service, observed):
     Rationale: seed 000 sends all logs to stdout/stderr, where the engine keeps, rotates and
     ships them; a log file inside a container is lost with it, fills its tmpfs or volume, and
     is not in `docker logs` when an operator needs it. Log files (*.log, /var/log) are listed
-    inside each container before and after a few requests through the edge and one
+    where the container can write (its writable mounts and tmpfs, and the files changed in a
+    writable root filesystem) before and after a few requests through the edge and one
     healthcheck interval (testinfra); a container without a shell or find is named, not judged.
     """
     running = _running(stack)
     with ThreadPoolExecutor(max_workers=8) as pool:
+        places = list(pool.map(lambda r: _writable_places(r[2]), running))
         started = time.monotonic()
-        before = list(pool.map(lambda r: _log_files(service, r[0], r[1]), running))
+        before = list(pool.map(lambda r, p: _log_files(service, r[0], r[1], p), running, places))
         traffic = _traffic(stack, platform)
         time.sleep(max(0.0, _LOG_WINDOW_S - (time.monotonic() - started)))
-        after = list(pool.map(lambda r: _log_files(service, r[0], r[1]), running))
+        after = list(pool.map(lambda r, p: _log_files(service, r[0], r[1], p), running, places))
     problems, unjudged = [], []
     for (name, replica, container), old, new in zip(running, before, after):
         label = f"{name}#{replica}"
