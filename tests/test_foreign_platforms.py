@@ -22,22 +22,26 @@ EXPECTED_FINDINGS = {
         "CONFIG-010": "there is no edge; web publishes",
         "HEALTH-001": "web has no healthcheck",
         "CONFIG-011": "no service declares read_only",
+        "OBS-003": "no service declares logging: the engine's defaults, unbounded json-file unless daemon.json says otherwise",
     },
     "traefik-api-cache.yml": {
         "CONFIG-004": "the cache's healthcheck passes its password on the command line (redis-cli -a)",
         "CONFIG-005": "the cache keeps /data on no volume",
         "CONFIG-011": "no service declares read_only",
+        "OBS-003": "no service declares logging",
     },
     "haproxy-queue-workers.yml": {
         "CONFIG-004": "the broker's password comes from a variable nobody sets: it resolves to nothing",
         "CONFIG-005": "MySQL keeps its data on a tmpfs",
         "CONFIG-011": "no service declares read_only",
+        "OBS-003": "no service declares logging",
     },
     "observability.yml": {
         "CONFIG-001": "no limits", "CONFIG-002": "no restart policy",
         "CONFIG-003": "prometheus:latest", "CONFIG-004": "Grafana's admin password is written in",
         "CONFIG-009": "Elasticsearch and Jaeger on every interface", "CONFIG-010": "no edge; everything publishes",
         "HEALTH-001": "no healthchecks", "CONFIG-011": "no service declares read_only",
+        "OBS-003": "no service declares logging, Elasticsearch's own included",
     },
     "pliers-seed-002.yml": {
         "CONFIG-001": "no limits", "CONFIG-003": "api, ai-service and web are build-only",
@@ -45,6 +49,7 @@ EXPECTED_FINDINGS = {
         "CONFIG-010": "postgres, redis, api, ai-service and web publish besides the edge",
         "HEALTH-001": "traefik has no healthcheck", "CONFIG-011": "no service declares read_only",
         "CONFIG-017": "traefik publishes 80 and 443, privileged ports",
+        "OBS-003": "seed 002's compose file declares no logging for any service",
     },
 }
 EXPECTED_PLATFORM = {
@@ -73,7 +78,7 @@ def test_a_foreign_compose_file_is_judged_with_zero_configuration(name, reports_
 
 
 BROKER_CONTROLS = {"CRED-001", "CRED-002", "CRED-003", "HEALTH-005", "HEALTH-009", "SCALE-002", "BACKUP-006",
-                   "BACKUP-007"}
+                   "BACKUP-007", "OBS-001"}
 
 
 def test_the_reference_platform_without_its_broker_makes_the_broker_controls_not_applicable(reports_dir):

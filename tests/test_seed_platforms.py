@@ -15,7 +15,7 @@ DEVSTACK = Path(__file__).resolve().parent / "platforms" / "devstack"
 # trips, load runs and HEALTH-010's freezing of every service would only add minutes (their
 # controls are proven on the reference platform and its mutants).
 DEVSTACK_CHAPTERS = ("suites/test_config.py", "suites/test_health.py", "suites/test_credentials.py",
-                     "suites/test_runtime.py", "suites/test_network.py",
+                     "suites/test_runtime.py", "suites/test_network.py", "suites/test_observability.py",
                      "-k", f"not {registry.by_id()['HEALTH-010'].function}")
 
 
