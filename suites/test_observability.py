@@ -63,8 +63,7 @@ def _follow(gateway, trace, stack, pg, worker: str, given: str | None) -> tuple[
     order_id = posted.json().get("order_id", "")
     read = gateway.wait_for_order(order_id, timeout_s=30)
     if read.status_code != 200:
-        return cid, found, missing + [f"the worker and the event store: order {order_id} not processed in 30 s "
-                                      f"({read.status_code})"]
+        return cid, found, missing + [f"the worker and the event store: order {order_id} not processed in 30 s ({read.status_code})"]
     logged = [c.name for c in stack.containers(worker, include_stopped=False)
               if cid in c.logs(since=since, stdout=True, stderr=True).decode(errors="replace")]
     if logged:
@@ -80,7 +79,7 @@ def _follow(gateway, trace, stack, pg, worker: str, given: str | None) -> tuple[
 
 
 @control("OBS-001", severity="medium", reference="seed 003 §What the Platform Handles (Correlation ID propagation)",
-         needs=("edge", "gateway", "worker", "broker:rabbitmq", "event_store:postgres", "app:orders"))
+         needs=("edge", "gateway", "broker:rabbitmq", "worker", "event_store:postgres", "app:orders"))
 def test_a_correlation_id_travels_end_to_end(gateway, broker_trace, stack, platform, pg, observed):
     """An order's correlation id, the client's or one the gateway mints, is in the response, on the broker, in the worker's log and in the event.
 
@@ -134,11 +133,14 @@ def _log_files(service, name: str, replica: int, places: list[str]) -> dict[str,
 
 
 def _traffic(stack, platform) -> str:
-    """A few requests through the edge, so every service on a request's path has something to log."""
+    """A few requests through the edge, to its root and to each gateway's health path under its route,
+    so every service on a request's path has something to log."""
     if not stack.edge_url:
         return "no traffic (the edge publishes no port)"
     client = clients.Gateway(stack.edge_url, None, stack.info.edge_ca_file)
-    paths = ["/", platform.app.get("health_path", "/health")] * 3
+    health = platform.app.get("health_path", "/health")
+    gateways = platform.services_of("gateway") if platform.has("gateway") else []
+    paths = ["/", *sorted({platform.route(service) + health for service in gateways})] * 3
     answered = 0
     for path in paths:
         try:
