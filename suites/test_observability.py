@@ -100,6 +100,14 @@ def test_a_correlation_id_travels_end_to_end(gateway, broker_trace, stack, platf
     assert not problems, " | ".join(problems)
 
 
+def _grouped(problems: dict[str, str]) -> str:
+    """`a, b: problem; c: other problem`: services that share a problem are named once with it."""
+    by_problem: dict[str, list[str]] = {}
+    for label, problem in problems.items():
+        by_problem.setdefault(problem, []).append(label)
+    return "; ".join(f"{', '.join(labels)}: {problem}" for problem, labels in by_problem.items())
+
+
 def _running(stack) -> list[tuple[str, int, object]]:
     return [(name, replica, container) for name in sorted(stack.model.services)
             for replica, container in enumerate(stack.containers(name, include_stopped=False), 1)]
@@ -198,16 +206,16 @@ def test_every_service_declares_bounded_logs(compose_model, observed):
     `logging:` gets whatever the engine's daemon.json says, which the compose file cannot
     promise; rotated files may hold at most 1 GB per container (max-size x max-file).
     """
-    problems, seen = [], []
+    problems, seen = {}, {}
     for name, definition in sorted(compose_model.services.items()):
         logging = definition.get("logging")
         problem = log_rotation.declared_problem(logging)
         if problem:
-            problems.append(f"{name}: {problem}")
+            problems[name] = problem
         else:
-            seen.append(f"{name}: {log_rotation.described(logging.get('driver') or 'json-file', logging.get('options'))}")
-    observed("; ".join(seen))
-    assert not problems, "; ".join(problems)
+            seen[name] = log_rotation.described(logging.get("driver") or "json-file", logging.get("options"))
+    observed(_grouped(seen))
+    assert not problems, _grouped(problems)
 
 
 @control("OBS-004", severity="medium", reference=LOGS)
@@ -219,15 +227,15 @@ def test_every_container_runs_with_bounded_logs(stack, observed):
     driver and daemon.json log-opts for a service that declares none, and it is the whole
     story for a deployment started by other means (--target existing).
     """
-    problems, seen = [], set()
+    problems, seen = {}, {}
     for name, replica, container in _running(stack):
         container.reload()
         config = container.attrs["HostConfig"].get("LogConfig") or {}
         driver, options = config.get("Type") or "", config.get("Config") or {}
         problem = log_rotation.problem(driver, options)
         if problem:
-            problems.append(f"{name}#{replica}: {problem}")
+            problems[f"{name}#{replica}"] = problem
         else:
-            seen.add(f"{name}: {log_rotation.described(driver, options)}")
-    observed("; ".join(sorted(seen)))
-    assert not problems, "; ".join(problems)
+            seen[f"{name}#{replica}"] = log_rotation.described(driver, options)
+    observed(_grouped(seen))
+    assert not problems, _grouped(problems)

@@ -35,8 +35,8 @@ def test_sizes_are_read_as_the_engine_reads_them():
 
 
 def test_a_service_without_logging_is_judged_on_what_the_file_promises():
-    assert "declares no logging" in log_rotation.declared_problem(None)
-    assert "declares no logging" in log_rotation.declared_problem({})
+    assert "no logging declared" in log_rotation.declared_problem(None)
+    assert "no logging declared" in log_rotation.declared_problem({})
     # Options without a driver go to the engine's default driver: judged as json-file.
     assert log_rotation.declared_problem({"options": {"max-size": "10m"}}) is None
     assert "without max-size" in log_rotation.declared_problem({"driver": "json-file"})
