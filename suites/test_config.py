@@ -120,13 +120,12 @@ def test_no_secret_is_written_in_the_compose_files(compose_model):
 def _data_directories(compose_model, platform) -> dict[str, str]:
     """Each data service -> where its technology keeps state (PostgreSQL: PGDATA if set)."""
     found = {}
-    for role in platform.data_roles:
-        technology = platform.technology(role)
-        for name in platform.services_of(role):
-            path = (postgres.data_directory(compose_model.environment(name)) if technology == "postgres"
-                    else data_path(technology))
-            if path:
-                found[name] = path
+    for name in (service for role in platform.data_roles for service in platform.services_of(role)):
+        technology = platform.technology_of(name)
+        path = (postgres.data_directory(compose_model.environment(name)) if technology == "postgres"
+                else data_path(technology))
+        if path:
+            found[name] = path
     return found
 
 

@@ -9,6 +9,7 @@ import re
 import ssl
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import pika
 import pika.exceptions
@@ -19,6 +20,8 @@ import requests
 from fixtures import clients
 from fixtures.applicability import not_applicable
 from fixtures.controls import control
+from fixtures.platform.adapters import Declared
+from fixtures.platform.adapters.access import OPEN_ACCESS
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,36 @@ def test_seed_default_credentials_are_refused(credential, stack, pg, platform):
     assert outcome.startswith("refused"), f"{service} ({credential.technology}) accepted {credential.user or '(default user)'} / the password from {credential.source}"
 
 
+# ---------------------------------------------------------------------------- every data service, as declared
+
+
+@control("CRED-020", severity="critical",
+         reference="seed 001 §Security Hardening: 1. Change Default Credentials (requirepass, passwords from the "
+                   "environment); seed 003 §Default Credentials (Redis: none)")
+def test_no_data_service_lets_clients_in_without_a_password(compose_model, platform):
+    """No data service lets a client on its network in without a password, as its declaration shows.
+
+    Rationale: PostgreSQL's `POSTGRES_HOST_AUTH_METHOD: trust`, a pooler's `AUTH_TYPE: trust`, a
+    Redis, Valkey, KeyDB or Memcached with no password, MongoDB without auth, Elasticsearch with
+    security off, MySQL's empty root password: each is written in the compose file, so a static
+    read says so before anything runs (CRED-005, CRED-009 and CRED-010 ask the running services).
+    """
+    judged = {name: platform.technology_of(name) for role in platform.data_roles for name in platform.services_of(role)
+              if platform.technology_of(name) in OPEN_ACCESS}
+    if not judged:
+        not_applicable(f"the platform has no data service of a technology whose access its declaration shows "
+                       f"({', '.join(OPEN_ACCESS)})")
+    found = []
+    for name, technology in sorted(judged.items()):
+        neighbours = compose_model.network_neighbours(name)
+        declared = Declared(compose_model.credentials_environment(name), compose_model.command(name),
+                            str(compose_model.service(name).get("image") or ""), partial(compose_model.mounted_text, name))
+        if neighbours and (reason := OPEN_ACCESS[technology](declared)):
+            found.append(f"{name} ({technology}, reachable from {len(neighbours)} other service"
+                         f"{'s' if len(neighbours) > 1 else ''}): {reason}")
+    assert not found, f"data services that ask for no password: {'; '.join(found)}"
+
+
 # ---------------------------------------------------------------------------- Redis
 
 
@@ -163,11 +196,19 @@ def test_redis_refuses_unauthenticated_clients(stack):
     assert reply.startswith("-NOAUTH"), f"Redis answered {reply!r} to an unauthenticated GET"
 
 
-@control("CRED-006", needs=("cache:redis",), severity="high", reference="seed 001 §Change Default Credentials (redis --requirepass)")
-def test_redis_refuses_a_wrong_password(stack):
-    """Redis answers WRONGPASS to a client with a wrong password."""
-    reply = _redis_reply(stack, ["PING"], password=WRONG_PASSWORD)
-    assert reply.startswith("-WRONGPASS"), f"Redis answered {reply!r} to AUTH with a wrong password"
+@control("CRED-006", needs=("cache:redis",), severity="high", reference="seed 001 §Change Default Credentials (redis --requirepass); seed 001 §Security Hardening")
+def test_redis_refuses_a_wrong_password(stack, redis_client):
+    """Redis answers WRONGPASS to a wrong password, for its default user and for every ACL user.
+
+    Rationale: an application user created `nopass` takes any password, whatever the
+    default user's; every user Redis knows is asked, not only the one the clients name.
+    """
+    users = sorted(redis_client.acl_users())
+    accepted = {user: reply for user in users
+                if not (reply := _redis_reply(stack, ["PING"], password=WRONG_PASSWORD,
+                                              username=None if user == "default" else user)).startswith("-WRONGPASS")}
+    assert not accepted, ("Redis answered a wrong password with " +
+                          ", ".join(f"{reply!r} for user {user}" for user, reply in accepted.items()))
 
 
 @control("CRED-007", needs=("cache:redis",), severity="high", reference="seed 003 §Default Credentials (Redis: none)")
@@ -228,16 +269,23 @@ def test_postgres_uses_scram_sha_256(pg):
     assert not weak_passwords, f"roles with non-SCRAM passwords: {[r[0] for r in weak_passwords]}"
 
 
-@control("CRED-012", severity="high", reference="seed 001 §Security Hardening", needs=("event_store:postgres",))
-def test_postgres_application_role_is_not_a_superuser(stack, pg):
-    """The role the platform's services connect with is not a superuser."""
+# What an application role must not hold: each lets a leaked password reach past the platform's data.
+ROLE_PRIVILEGES = {"rolsuper": "SUPERUSER", "rolcreaterole": "CREATEROLE", "rolcreatedb": "CREATEDB"}
+
+
+@control("CRED-012", severity="high", reference="seed 001 §Security Hardening; CIS PostgreSQL 16 Benchmark 4.2 (excessive administrative privileges)",
+         needs=("event_store:postgres",))
+def test_postgres_application_role_holds_no_administrative_attribute(stack, pg):
+    """The role the platform's services connect with is neither a superuser nor may create roles or databases."""
     app = stack.application_credentials("event_store")
     if app is None:
         not_applicable("no client of the event store names its user (DATABASE_USER or a postgres:// URL)")
     with pg() as connection:
-        row = connection.execute("SELECT rolsuper FROM pg_roles WHERE rolname = %s", (app.user,)).fetchone()
+        row = connection.execute(f"SELECT {', '.join(ROLE_PRIVILEGES)} FROM pg_roles WHERE rolname = %s",
+                                 (app.user,)).fetchone()
     assert row is not None, f"application role {app.user} does not exist"
-    assert row[0] is False, f"application role {app.user} is a superuser"
+    held = [name for name, value in zip(ROLE_PRIVILEGES.values(), row) if value]
+    assert not held, f"application role {app.user} holds {', '.join(held)}"
 
 
 # ---------------------------------------------------------------------------- gateway (JWT)

@@ -10,11 +10,8 @@ import requests
 from fixtures import clients
 from fixtures.applicability import not_applicable
 from fixtures.controls import control
+from fixtures.platform import health
 from fixtures.platform.peers import independent_sets, peers, unknown
-
-# The data roles the gateway's health endpoint reports on, unless the contract names its own
-# (seed 004 §Health endpoint contract).
-DEFAULT_DEPENDENCIES = ("event_store", "broker", "cache")
 
 
 def healthcheck_problem(name: str, resolved: dict, written: dict, image_test: list[str] | None,
@@ -137,16 +134,14 @@ def test_gateway_health_lists_every_dependency(gateway, platform):
     """The gateway's health endpoint answers 200 and reports every dependency it uses as up.
 
     Rationale: a health endpoint that leaves out a dependency reports a platform healthy
-    that cannot serve; dependencies are named by service (the contract's `dependencies` roles).
+    that cannot serve. A dependency (the contract's `dependencies` roles) may be reported
+    under its service's name, its role or its technology, or the key the contract gives it.
     """
     path = platform.app.get("health_path", "/health")
     response = gateway.get(path)
     body = response.json() if response.headers.get("Content-Type", "").startswith("application/json") else {}
     dependencies = body.get("dependencies", {})
-    roles = platform.app.get("dependencies", DEFAULT_DEPENDENCIES)
-    expected = [service for role in roles for service in platform.services_of(role)]
-    missing = [d for d in expected if d not in dependencies]
-    down = [f"{d}={dependencies[d].get('status')}" for d in expected if d in dependencies and dependencies[d].get("status") != "up"]
+    missing, down = health.judge(platform, dependencies)
     assert not missing, f"{path} does not report {', '.join(missing)} (it lists {sorted(dependencies)})"
     assert not down, f"{path} reports dependencies not up: {', '.join(down)}"
     assert response.status_code == 200, f"{path} answered {response.status_code} with every dependency up"

@@ -128,7 +128,7 @@ def test_only_the_edge_publishes_on_loopback_and_answers(reachability, observed)
 def _known_ports(stack, service: str) -> set[int]:
     """What a service is known to listen on: its roles' ports, its technology's peer ports, what its file declares."""
     known = set(stack.platform.service_ports().get(service, ()))
-    known |= {port for role in stack.platform.roles_of(service) for port in peer_ports(stack.platform.technology(role))}
+    known |= set(peer_ports(stack.platform.technology_of(service)))
     return known | declared_ports(stack.model.service(service))
 
 

@@ -62,6 +62,8 @@ MUTANT_RUNS = [
     _static("CONFIG-017", "config/nginx-privileged-host-port-ipv6.yml"),
     _static("CONFIG-018", "config/gateway-adds-sys-module.yml"),
     _static("CONFIG-019", "config/order-service-user-root.yml"),
+    _static("CRED-020", "cred/postgres-trusts-host-connections.yml"),
+    _static("CRED-020", "cred/redis-without-password.yml"),
     _static("OBS-003", "obs/order-service-logs-without-max-size.yml"),
     MutantRun(
         "dependency-faults",
@@ -122,9 +124,12 @@ MUTANT_RUNS = [
             "cred/postgres-trusts-host-connections.yml",
             "config/gateway-dev-jwt-secret.yml",
             "cred/nginx-legacy-edge.yml",
+            "cred/postgres-app-role-creates-roles.yml",
         ),
-        ("CRED-001", "CRED-002", "CRED-005", "CRED-006", "CRED-007", "CRED-009", "CRED-010", "CRED-015",
+        ("CRED-001", "CRED-002", "CRED-005", "CRED-006", "CRED-007", "CRED-009", "CRED-010", "CRED-012", "CRED-015",
          "CRED-016", "CRED-017", "CRED-018", "CRED-019"),
+        # The application role is no superuser here: CRED-012 fails for what the one-shot job granted.
+        must_say=(("CRED-012", "holds CREATEROLE, CREATEDB"),),
     ),
     MutantRun(
         # With them, in the same bring-up (other keys of the same services): the edge logs to
@@ -172,8 +177,11 @@ MUTANT_RUNS = [
             "network/backend-not-internal.yml",
             "network/postgres-on-all-interfaces.yml",
             "network/order-service-debug-listener.yml",
+            "cred/redis-app-user-without-password.yml",
         ),
-        ("NET-001", "NET-002", "NET-003", "NET-004", "NET-005", "NET-006"),
+        # The cache's networks are untouched: CRED-006 fails for the gateway's `nopass` ACL user alone.
+        ("NET-001", "NET-002", "NET-003", "NET-004", "NET-005", "NET-006", "CRED-006"),
+        must_say=(("CRED-006", "for user gateway"),),
     ),
     MutantRun(
         # Scripts that exit 0 and lose data; the stores themselves are the reference ones.

@@ -42,6 +42,7 @@ EXPECTED_FINDINGS = {
         "CONFIG-009": "Elasticsearch and Jaeger on every interface", "CONFIG-010": "no edge; everything publishes",
         "HEALTH-001": "no healthchecks", "CONFIG-011": "no service declares read_only",
         "OBS-003": "no service declares logging, Elasticsearch's own included",
+        "CRED-020": "Elasticsearch runs with xpack.security.enabled=false",
     },
     "pliers-seed-002.yml": {
         "CONFIG-001": "no limits", "CONFIG-003": "api, ai-service and web are build-only",
@@ -50,6 +51,39 @@ EXPECTED_FINDINGS = {
         "HEALTH-001": "traefik has no healthcheck", "CONFIG-011": "no service declares read_only",
         "CONFIG-017": "traefik publishes 80 and 443, privileged ports",
         "OBS-003": "seed 002's compose file declares no logging for any service",
+        "CRED-020": "redis runs as the image starts it, with no password (redis-server --appendonly yes)",
+    },
+    "mastodon-trust-auth.yml": {
+        "CONFIG-010": "web and streaming publish (on loopback) and there is no edge",
+        "CRED-020": "the database trusts every connection (POSTGRES_HOST_AUTH_METHOD=trust); Redis has no password",
+        "OBS-003": "no service declares logging",
+    },
+    "sentry-mixed-cache.yml": {
+        "CONFIG-011": "no service declares read_only",
+        "CRED-020": "PostgreSQL trusts every connection; memcached without SASL and Redis without a password",
+        "OBS-003": "no service declares logging",
+    },
+    "clickhouse-analytics.yml": {
+        "CONFIG-010": "the app publishes (on loopback) and there is no edge",
+        "CONFIG-011": "no service declares read_only",
+        "OBS-003": "no service declares logging",
+    },
+    "supabase-kong-edge.yml": {
+        "CONFIG-009": "analytics publishes 4000 on every interface", "CONFIG-010": "analytics publishes besides Kong",
+        "OBS-003": "no service declares logging",
+    },
+    "mongo-app.yml": {
+        "CONFIG-010": "the app publishes (on loopback) and there is no edge",
+        "CRED-020": "MongoDB has no root user, so no auth",
+        "OBS-003": "no service declares logging",
+    },
+    "kafka-pipeline.yml": {
+        "CONFIG-009": "the Kafka UI publishes on every interface", "CONFIG-010": "the Kafka UI publishes; there is no edge",
+        "OBS-003": "no service declares logging",
+    },
+    "otel-envoy-frontend.yml": {
+        "CRED-020": "the Valkey cart cache has no password",
+        "OBS-003": "no service declares logging",
     },
     # Issue 21's shapes. Every secret a Docker secret; `>/dev/null`, `>> "$FILE"` and `>&2` on
     # healthcheck lines are no Redis ACL passwords, and `disable: false` keeps the image's check.
@@ -95,6 +129,23 @@ EXPECTED_PLATFORM = {
     "taiga-like-committed-dotenv/docker-compose.yml": "event_store=taiga-db (postgres)",
     "capabilities-host-paths.yml": "event_store=db (postgres)",
     "root-user-floating-tags.yml": "event_store=db (postgres), cache=cache (redis)",
+    "mastodon-trust-auth.yml": "edge=-, gateway=web, worker=sidekiq, web=-, event_store=db (postgres), cache=redis (redis), "
+                               "broker=-, tracing=-, metrics=-, dashboards=-, search=-, application=streaming",
+    "sentry-mixed-cache.yml": "edge=nginx (nginx), gateway=snuba-api+web, worker=worker, web=-, "
+                              "event_store=postgres (postgres)+clickhouse (clickhouse), "
+                              "cache=redis (redis)+memcached (memcached), broker=kafka (kafka)",
+    "clickhouse-analytics.yml": "gateway=-, worker=-, web=-, "
+                                "event_store=plausible_db (postgres)+plausible_events_db (clickhouse), cache=-, broker=-, "
+                                "tracing=-, metrics=-, dashboards=-, search=-, application=plausible",
+    "supabase-kong-edge.yml": "edge=kong (kong), gateway=storage, worker=-, web=-, event_store=db (postgres), cache=-, "
+                              "broker=-, tracing=-, metrics=-, dashboards=-, search=-, application=analytics+auth+meta, "
+                              "no role: rest",
+    "mongo-app.yml": "edge=-, gateway=app, worker=-, web=-, event_store=db (mongodb)",
+    "kafka-pipeline.yml": "edge=-, gateway=ingest, worker=enricher, web=-, event_store=-, cache=-, broker=kafka (kafka), "
+                          "tracing=-, metrics=-, dashboards=-, search=-, application=kafka-ui",
+    "otel-envoy-frontend.yml": "edge=frontend-proxy (envoy), gateway=-, worker=-, web=-, event_store=-, "
+                               "cache=valkey-cart (redis), broker=-, tracing=-, metrics=-, dashboards=-, search=-, "
+                               "application=frontend",
 }
 
 
