@@ -64,6 +64,7 @@ MUTANT_RUNS = [
     _static("CONFIG-019", "config/order-service-user-root.yml"),
     _static("CRED-020", "cred/postgres-trusts-host-connections.yml"),
     _static("CRED-020", "cred/redis-without-password.yml"),
+    _static("OBS-003", "obs/order-service-logs-without-max-size.yml"),
     MutantRun(
         "dependency-faults",
         (
@@ -135,7 +136,10 @@ MUTANT_RUNS = [
         # run (ROLLOUT-012): two faults of one service that do not meet (who logs in, and what
         # runs after the recorded migrations); CRED-012 judges the gateway's login, not theirs.
         # The worker that acks before it writes (ROLLOUT-010) still logs in to the broker as its admin.
-        "over-privileged-application-users",
+        # And (other keys of the same services): the edge logs to files, Redis's logs rotate at no
+        # useful bound, the workers drop the correlation id; OBS-001 reads the edge's answers and
+        # the workers' logs, never the edge's log.
+        "over-privileged-application-users-logs-to-files-unbounded-dropped-correlation-id",
         (
             "cred/services-use-rabbitmq-admin.yml",
             "cred/redis-app-user-can-configure.yml",
@@ -146,10 +150,18 @@ MUTANT_RUNS = [
             "rollout/migrations-as-superuser.yml",
             "rollout/migrations-add-an-index-every-run.yml",
             "rollout/order-service-acks-before-writing.yml",
+            "obs/nginx-logs-to-files.yml",
+            "obs/redis-logs-unbounded.yml",
+            "obs/order-service-drops-correlation-id.yml",
         ),
         ("CRED-003", "CRED-008", "CRED-011", "CRED-012", "CRED-014", "RUNTIME-003",
-         "ROLLOUT-010", "ROLLOUT-011", "ROLLOUT-012"),
-        must_say=(("ROLLOUT-011", "eventstore_admin, which has super"), ("ROLLOUT-012", "orders_status_idx1")),
+         "ROLLOUT-010", "ROLLOUT-011", "ROLLOUT-012", "OBS-001", "OBS-002", "OBS-004"),
+        must_say=(
+            ("ROLLOUT-011", "eventstore_admin, which has super"), ("ROLLOUT-012", "orders_status_idx1"),
+            ("OBS-001", "missing from the order-service log"),
+            ("OBS-002", "nginx#1 writes to /tmp/nginx-access.log"),
+            ("OBS-004", "redis#1: json-file keeps up to 50g x 20 files"),
+        ),
     ),
     MutantRun(
         # The gateway keeps its own Redis user, so only the stale cache makes HEALTH-008 fail;

@@ -22,22 +22,26 @@ EXPECTED_FINDINGS = {
         "CONFIG-010": "there is no edge; web publishes",
         "HEALTH-001": "web has no healthcheck",
         "CONFIG-011": "no service declares read_only",
+        "OBS-003": "no service declares logging: the engine's defaults, unbounded json-file unless daemon.json says otherwise",
     },
     "traefik-api-cache.yml": {
         "CONFIG-004": "the cache's healthcheck passes its password on the command line (redis-cli -a)",
         "CONFIG-005": "the cache keeps /data on no volume",
         "CONFIG-011": "no service declares read_only",
+        "OBS-003": "no service declares logging",
     },
     "haproxy-queue-workers.yml": {
         "CONFIG-004": "the broker's password comes from a variable nobody sets: it resolves to nothing",
         "CONFIG-005": "MySQL keeps its data on a tmpfs",
         "CONFIG-011": "no service declares read_only",
+        "OBS-003": "no service declares logging",
     },
     "observability.yml": {
         "CONFIG-001": "no limits", "CONFIG-002": "no restart policy",
         "CONFIG-003": "prometheus:latest", "CONFIG-004": "Grafana's admin password is written in",
         "CONFIG-009": "Elasticsearch and Jaeger on every interface", "CONFIG-010": "no edge; everything publishes",
         "HEALTH-001": "no healthchecks", "CONFIG-011": "no service declares read_only",
+        "OBS-003": "no service declares logging, Elasticsearch's own included",
         "CRED-020": "Elasticsearch runs with xpack.security.enabled=false",
     },
     "pliers-seed-002.yml": {
@@ -46,56 +50,67 @@ EXPECTED_FINDINGS = {
         "CONFIG-010": "postgres, redis, api, ai-service and web publish besides the edge",
         "HEALTH-001": "traefik has no healthcheck", "CONFIG-011": "no service declares read_only",
         "CONFIG-017": "traefik publishes 80 and 443, privileged ports",
+        "OBS-003": "seed 002's compose file declares no logging for any service",
         "CRED-020": "redis runs as the image starts it, with no password (redis-server --appendonly yes)",
     },
     "mastodon-trust-auth.yml": {
         "CONFIG-010": "web and streaming publish (on loopback) and there is no edge",
         "CRED-020": "the database trusts every connection (POSTGRES_HOST_AUTH_METHOD=trust); Redis has no password",
+        "OBS-003": "no service declares logging",
     },
     "sentry-mixed-cache.yml": {
         "CONFIG-011": "no service declares read_only",
         "CRED-020": "PostgreSQL trusts every connection; memcached without SASL and Redis without a password",
+        "OBS-003": "no service declares logging",
     },
     "clickhouse-analytics.yml": {
         "CONFIG-010": "the app publishes (on loopback) and there is no edge",
         "CONFIG-011": "no service declares read_only",
+        "OBS-003": "no service declares logging",
     },
     "supabase-kong-edge.yml": {
         "CONFIG-009": "analytics publishes 4000 on every interface", "CONFIG-010": "analytics publishes besides Kong",
+        "OBS-003": "no service declares logging",
     },
     "mongo-app.yml": {
         "CONFIG-010": "the app publishes (on loopback) and there is no edge",
         "CRED-020": "MongoDB has no root user, so no auth",
+        "OBS-003": "no service declares logging",
     },
     "kafka-pipeline.yml": {
         "CONFIG-009": "the Kafka UI publishes on every interface", "CONFIG-010": "the Kafka UI publishes; there is no edge",
+        "OBS-003": "no service declares logging",
     },
     "otel-envoy-frontend.yml": {
         "CRED-020": "the Valkey cart cache has no password",
+        "OBS-003": "no service declares logging",
     },
     # Issue 21's shapes. Every secret a Docker secret; `>/dev/null`, `>> "$FILE"` and `>&2` on
     # healthcheck lines are no Redis ACL passwords, and `disable: false` keeps the image's check.
-    "zulip-like-redirect-healthchecks.yml": {},
+    "zulip-like-redirect-healthchecks.yml": {"OBS-003": "no service declares logging: rotation is left to daemon.json"},
     "netbox-like-env-files/docker-compose.yml": {
         "CONFIG-001": "no limits",
         "CONFIG-004": "env/*.env hold the database, Redis and Django secrets (and an empty EMAIL_PASSWORD)",
-        "CONFIG-011": "no service declares read_only",
+        "CONFIG-011": "no service declares read_only", "OBS-003": "no service declares logging",
     },
     "taiga-like-committed-dotenv/docker-compose.yml": {
         "CONFIG-001": "no limits", "CONFIG-003": "taiga-back and taiga-async on latest",
         "CONFIG-004": "the committed .env sets taiga/taiga, taiga-secret-key, an Erlang cookie, an SMTP password",
         "CONFIG-009": "the gateway publishes 9000 on every interface", "CONFIG-011": "no service declares read_only",
         "HEALTH-001": "only the database has a healthcheck (and none of the images is here to read)",
+        "OBS-003": "no service declares logging",
     },
     "capabilities-host-paths.yml": {
         "CONFIG-008": "/lib/modules, /usr/src and /var/run (it holds the Docker socket)",
         "CONFIG-009": "the VPN publishes 51820/udp on every interface (a VPN must: declare it the edge and waive)",
         "CONFIG-010": "the VPN publishes and is no edge the suite knows",
         "CONFIG-018": "NET_ADMIN, SYS_MODULE, SYS_ADMIN, BPF, PERFMON, SYS_RESOURCE added",
+        "OBS-003": "no service declares logging",
     },
     "root-user-floating-tags.yml": {
         "CONFIG-003": "alpine, release, nightly channels and postgres:16",
         "CONFIG-019": "web runs as root, migrate as 0:0",
+        "OBS-003": "no service declares logging",
     },
 }
 EXPECTED_PLATFORM = {
@@ -148,7 +163,7 @@ def test_a_foreign_compose_file_is_judged_with_zero_configuration(name, reports_
 
 
 BROKER_CONTROLS = {"CRED-001", "CRED-002", "CRED-003", "HEALTH-005", "HEALTH-009", "SCALE-002", "BACKUP-006",
-                   "BACKUP-007"}
+                   "BACKUP-007", "OBS-001"}
 
 
 def test_the_reference_platform_without_its_broker_makes_the_broker_controls_not_applicable(reports_dir):

@@ -16,6 +16,7 @@ DEVSTACK = Path(__file__).resolve().parent / "platforms" / "devstack"
 # controls are proven on the reference platform and its mutants).
 DEVSTACK_CHAPTERS = ("suites/test_config.py", "suites/test_health.py", "suites/test_credentials.py",
                      "suites/test_runtime.py", "suites/test_network.py", "suites/test_release_data.py",
+                     "suites/test_observability.py",
                      "-k", f"not {registry.by_id()['HEALTH-010'].function}")
 
 

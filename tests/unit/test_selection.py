@@ -17,8 +17,9 @@ def _ids(selection: Selection) -> set[str]:
 
 def test_the_registry_knows_which_controls_need_a_running_stack():
     static = {c.id for c in registry.controls() if not c.live}
-    # The compose model's chapter and the manifests' need no stack; HEALTH-001 and CRED-020 read the model too.
-    assert static == {c.id for c in registry.controls() if c.prefix in ("CONFIG", "KUBE")} | {"HEALTH-001", "CRED-020"}
+    # The compose model's chapter and the manifests' need no stack; HEALTH-001, CRED-020 and OBS-003 read the model too.
+    assert static == {c.id for c in registry.controls() if c.prefix in ("CONFIG", "KUBE")} | {"HEALTH-001", "CRED-020",
+                                                                                             "OBS-003"}
     assert {"CONFIG-001", "CONFIG-010", "KUBE-001"} <= static and not {"NET-003", "CRED-001", "HEALTH-002"} & static
     assert registry.by_id()["CONFIG-002"].rationale == "" and registry.by_id()["CONFIG-001"].rationale
 

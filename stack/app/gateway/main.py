@@ -41,6 +41,9 @@ IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c52c4-5a43-4c1e-9d7e-2f1f0c6a9b10")
 # A fault-injection knob for capacity drills (default off): every API request waits this long
 # before it is handled. /health is exempt, so a slowed replica stays in rotation.
 REQUEST_DELAY_SECONDS = float(os.environ.get("REQUEST_DELAY_SECONDS", "0"))
+# A request's correlation id (seed 003 §What the Platform Handles): the client's, or one minted
+# here; it goes back in the response, with the command to the broker and into every log line.
+CORRELATION_HEADER = "X-Correlation-ID"
 
 log = logging.getLogger("api-gateway")
 
@@ -62,6 +65,18 @@ def error(status, message, **headers):
     return web.json_response({"error": message}, status=status, headers=headers)
 
 
+def correlation_id_of(request):
+    """The client's id when it is a sane token (printable, at most 128 characters), else a new one."""
+    given = request.headers.get(CORRELATION_HEADER, "")
+    return given if 0 < len(given) <= 128 and given.isprintable() else str(uuid.uuid4())
+
+
+@web.middleware
+async def correlate(request, handler):
+    request["correlation_id"] = correlation_id_of(request)
+    return await handler(request)
+
+
 @web.middleware
 async def access_log(request, handler):
     started, status = time.monotonic(), 500
@@ -75,7 +90,7 @@ async def access_log(request, handler):
     finally:
         log.info("request", extra={"fields": {
             "method": request.method, "path": request.path, "status": status,
-            "duration_ms": round((time.monotonic() - started) * 1000, 1)}})
+            "correlation_id": request.get("correlation_id"), "duration_ms": round((time.monotonic() - started) * 1000, 1)}})
 
 
 @web.middleware
@@ -103,6 +118,8 @@ async def injected_delay(request, handler):
 
 async def add_replica_header(request, response):
     response.headers["X-Replica"] = REPLICA
+    if "correlation_id" in request:
+        response.headers[CORRELATION_HEADER] = request["correlation_id"]
 
 
 async def query_one(pool, sql, params=()):
@@ -197,11 +214,12 @@ async def place_order(request):
         "placed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     try:
-        await request.app["publisher"].publish(order_id, json.dumps(command).encode())
+        await request.app["publisher"].publish(order_id, json.dumps(command).encode(), request["correlation_id"])
     except Exception as exc:
-        log.error("publish failed", extra={"fields": {"order_id": order_id, "detail": repr(exc)}})
+        log.error("publish failed", extra={"fields": {"order_id": order_id, "detail": repr(exc),
+                                                      "correlation_id": request["correlation_id"]}})
         return error(503, "order bus unavailable, retry later")
-    log.info("order accepted", extra={"fields": {"order_id": order_id}})
+    log.info("order accepted", extra={"fields": {"order_id": order_id, "correlation_id": request["correlation_id"]}})
     return web.json_response({"order_id": order_id, "status": "accepted"}, status=202)
 
 
@@ -268,7 +286,7 @@ async def open_clients(app):
 
 
 def create_app():
-    app = web.Application(middlewares=[access_log, injected_delay, require_jwt])
+    app = web.Application(middlewares=[correlate, access_log, injected_delay, require_jwt])
     app.on_response_prepare.append(add_replica_header)
     app.cleanup_ctx.append(open_clients)
     app.router.add_get("/health/live", live)

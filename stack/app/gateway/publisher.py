@@ -24,9 +24,12 @@ class Publisher:
         self._connection = None
         self._channel = None
 
-    async def publish(self, message_id, body):
-        """Publish a command (persistent unless configured otherwise); returns once the broker has confirmed it."""
-        await self._run(self._publish, message_id, body)
+    async def publish(self, message_id, body, correlation_id=None):
+        """Publish a command (persistent unless configured otherwise); returns once the broker has confirmed it.
+
+        The request's correlation id travels as the message's `correlation_id` property.
+        """
+        await self._run(self._publish, message_id, body, correlation_id)
 
     async def check(self):
         """Prove the connection usable: the command queue answers a passive declare."""
@@ -65,7 +68,7 @@ class Publisher:
             self._channel = channel
         return self._channel
 
-    def _publish(self, channel, message_id, body):
+    def _publish(self, channel, message_id, body, correlation_id):
         channel.basic_publish(
             exchange="",
             routing_key=self._queue,
@@ -74,6 +77,7 @@ class Publisher:
                 content_type="application/json",
                 delivery_mode=self._delivery_mode,
                 message_id=message_id,
+                correlation_id=correlation_id,
             ),
             mandatory=True,
         )

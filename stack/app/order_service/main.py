@@ -28,6 +28,9 @@ PREFETCH = 10
 HEARTBEAT_FILE = Path("/tmp/heartbeat")
 HEARTBEAT_SECONDS = 1
 RETRY_SECONDS = 2
+# The command's correlation id (the message's `correlation_id` property) goes into the event's
+# payload and the log line; the knob exists so the suite can prove it notices a worker that drops it.
+PROPAGATE_CORRELATION_ID = os.environ.get("PROPAGATE_CORRELATION_ID", "true").lower() not in ("false", "0", "no")
 
 log = logging.getLogger("order-service")
 stopping = threading.Event()
@@ -80,17 +83,21 @@ def record(db, order_id, command, total):
 
 
 def handle(db, channel, method, properties, body):
+    correlation_id = properties.correlation_id if PROPAGATE_CORRELATION_ID else None
     try:
         order_id, command, total = parse_command(body)
+        if correlation_id:
+            command["correlation_id"] = correlation_id
         new = record(db, order_id, command, total)
     except (ValueError, KeyError, TypeError, psycopg.DataError, psycopg.IntegrityError) as exc:
         # Redelivering a command that can never be written would loop forever.
-        log.error("rejecting command", extra={"fields": {"detail": repr(exc)}})
+        log.error("rejecting command", extra={"fields": {"detail": repr(exc), "correlation_id": correlation_id}})
         channel.basic_reject(method.delivery_tag, requeue=False)
         return
     channel.basic_ack(method.delivery_tag)
     log.info("order processed" if new else "duplicate command ignored",
-             extra={"fields": {"order_id": order_id, "redelivered": method.redelivered}})
+             extra={"fields": {"order_id": order_id, "redelivered": method.redelivered,
+                               "correlation_id": correlation_id}})
 
 
 def consume():

@@ -124,4 +124,6 @@ def run(app: web.Application, service: str, port: int) -> None:
     app["health"] = {"at": float("-inf"), "report": None}
     app.on_response_prepare.append(add_replica_header)
     app.router.add_get("/health/live", live)
+    # Its first line on stdout (seed 000 §Best Practices 3): a log that stays empty tells an operator nothing.
+    log.info("serving", extra={"fields": {"port": port}})
     web.run_app(app, host="0.0.0.0", port=port, access_log=None, print=None)
