@@ -12,8 +12,10 @@ import pytest
 
 from fixtures.controls import control
 from fixtures.labs.releases import NEXT_VERSION
+from fixtures.targets.rolling import Rollout
 
 NEEDS = ("edge", "gateway", "app:orders", "target:can_update", "target:can_rollback")
+MAX_UNAVAILABLE = 1  # seed 004 §Rollback Strategy: maxUnavailable 1
 
 
 def _budget(request) -> float:
@@ -73,6 +75,10 @@ def test_a_rolling_update_under_load_fails_no_request_beyond_its_budget(load_win
             problems.append(f"{service}: replicas after the rollout and the version each reports: "
                             f"{facts['versions']} (expected {facts['declared_replicas']} on the new release)")
         problems += [f"{service}: {e}" for e in _served_before_ready(phase, rollout)]
+        fewest = min((n for _, n in Rollout.serving(rollout)), default=rollout["serving_before"])
+        if fewest < facts["declared_replicas"] - MAX_UNAVAILABLE:
+            problems.append(f"{service}: only {fewest} of {facts['declared_replicas']} replicas serving at one point "
+                            f"of the rollout ({rollout['procedure']}); at most {MAX_UNAVAILABLE} may be unavailable")
     assert services, f"the rolling-update phase rolled out no gateway service: {phase.did}"
     assert not problems, "; ".join(problems)
 

@@ -280,3 +280,26 @@ MUTANT_RUNS += [
         ),
     ),
 ]
+
+# Releases under load (ROLLOUT): the release phases of the load timeline only.
+MUTANT_RUNS += [
+    MutantRun(
+        # The healthcheck passes whatever the application says, so the broken release is taken
+        # as healthy (ROLLOUT-002); the gateway ignores SIGTERM (ROLLOUT-003). The shutdown phase
+        # starts from the declared shape, so the broken release does not reach it.
+        "rollout-healthcheck-always-passes-gateway-ignores-sigterm",
+        ("health/gateway-healthcheck-always-passes.yml", "rollout/gateway-ignores-sigterm.yml"),
+        ("ROLLOUT-002", "ROLLOUT-003"),
+        must_say=(("ROLLOUT-002", "the broken release went through"), ("ROLLOUT-003", "did not exit on SIGTERM")),
+    ),
+    MutantRun(
+        # Pliers' two gateway services, one mutant each: /ai/ replaced all at once (the load
+        # goes through /api/, so its failures are the edge's), /api/'s edge without failover.
+        "pliers-ai-replaced-all-at-once-api-edge-without-failover",
+        ("pliers/ai-service-replaced-all-at-once.yml", "pliers/edge-without-failover.yml"),
+        ("ROLLOUT-001",),
+        stack_file=PLIERS,
+        must_say=(("ROLLOUT-001", "ai-service: only 0 of 2 replicas serving"),
+                  ("ROLLOUT-001", "of requests failed during the rolling-update phase")),
+    ),
+]
