@@ -18,21 +18,18 @@ NEEDS = ("edge", "gateway", "app:orders", "target:can_update", "target:can_rollb
 MAX_UNAVAILABLE = 1  # seed 004 §Rollback Strategy: maxUnavailable 1
 
 
-def _budget(request) -> float:
-    return request.config.option.release_max_fail_ratio
-
-
-def _judged(phase) -> None:
+def _begin(phase, request, observed) -> tuple:
+    """The phase, what its action found per gateway service, and the window's failures beyond the budget."""
+    services = phase.facts.get("services", {})
+    observed(f"{phase.did}; {phase.window.summary() if phase.window else 'no window'}")
     assert not phase.error, f"the {phase.name} phase's action failed: {phase.error}"
-    assert phase.window.requests > 0, f"no request in the {phase.name} phase's window ({phase.window.summary()})"
-
-
-def _within_budget(phase, budget: float) -> list[str]:
-    window = phase.window
-    if window.fail_ratio <= budget:
-        return []
-    return [f"{100 * window.fail_ratio:.2f}% of requests failed during the {phase.name} phase, budget "
-            f"{100 * budget:.2f}% ({window.summary()})"]
+    window, budget = phase.window, request.config.option.release_max_fail_ratio
+    assert window.requests > 0, f"no request in the {phase.name} phase's window ({window.summary()})"
+    assert services, f"the {phase.name} phase acted on no gateway service: {phase.did}"
+    problems = [] if window.fail_ratio <= budget else [
+        f"{100 * window.fail_ratio:.2f}% of requests failed during the {phase.name} phase, budget "
+        f"{100 * budget:.2f}% ({window.summary()})"]
+    return phase, services, problems
 
 
 def _served_before_ready(phase, rollout: dict) -> list[str]:
@@ -61,11 +58,7 @@ def test_a_rolling_update_under_load_fails_no_request_beyond_its_budget(load_win
     release. The release differs from the declared image only by its version, which /health
     reports (seed 004 §Application Health).
     """
-    phase = load_window
-    services = phase.facts.get("services", {})
-    observed(f"{phase.did}; {phase.window.summary()}")
-    _judged(phase)
-    problems = _within_budget(phase, _budget(request))
+    phase, services, problems = _begin(load_window, request, observed)
     for service, facts in services.items():
         rollout = facts["rollout"]
         if rollout["failed"]:
@@ -79,7 +72,6 @@ def test_a_rolling_update_under_load_fails_no_request_beyond_its_budget(load_win
         if fewest < facts["declared_replicas"] - MAX_UNAVAILABLE:
             problems.append(f"{service}: only {fewest} of {facts['declared_replicas']} replicas serving at one point "
                             f"of the rollout ({rollout['procedure']}); at most {MAX_UNAVAILABLE} may be unavailable")
-    assert services, f"the rolling-update phase rolled out no gateway service: {phase.did}"
     assert not problems, "; ".join(problems)
 
 
@@ -96,11 +88,7 @@ def test_a_broken_release_never_serves_and_rolls_back(load_window, request, obse
     whatever the application says, or a rollout that does not wait for it, lets the broken
     release take traffic.
     """
-    phase = load_window
-    services = phase.facts.get("services", {})
-    observed(f"{phase.did}; {phase.window.summary()}")
-    _judged(phase)
-    problems = _within_budget(phase, _budget(request))
+    phase, services, problems = _begin(load_window, request, observed)
     for service, facts in services.items():
         rollout = facts["rollout"]
         if not rollout["failed"]:
@@ -119,7 +107,6 @@ def test_a_broken_release_never_serves_and_rolls_back(load_window, request, obse
         unhealthy = [s for s in facts["health"] if s not in ("healthy", "running")]
         if unhealthy:
             problems.append(f"{service}: not healthy after the rollback: {facts['health']}")
-    assert services, f"the broken-release phase released no gateway service: {phase.did}"
     assert not problems, "; ".join(problems)
 
 
@@ -135,15 +122,10 @@ def test_a_gateway_replica_stopped_with_sigterm_shuts_down_gracefully(load_windo
     that ignores it (a shell as PID 1, no handler) is killed after the grace period with its
     requests and connections cut, and every stop takes the whole grace period.
     """
-    phase = load_window
-    services = phase.facts.get("services", {})
-    observed(f"{phase.did}; {phase.window.summary()}")
-    _judged(phase)
-    problems = _within_budget(phase, _budget(request))
+    phase, services, problems = _begin(load_window, request, observed)
     for service, facts in services.items():
         if facts["exit_code"] != 0 or facts["seconds"] >= facts["grace_s"]:
             killed = " (killed: it did not exit on SIGTERM)" if facts["seconds"] >= facts["grace_s"] else ""
             problems.append(f"{service}: replica {facts['replica']} exited with code {facts['exit_code']} after "
                             f"{facts['seconds']:.1f}s, grace period {facts['grace_s']}s{killed}")
-    assert services, f"the shutdown phase stopped no gateway replica: {phase.did}"
     assert not problems, "; ".join(problems)
