@@ -295,7 +295,7 @@ MUTANT_RUNS += [
     MutantRun(
         # Pliers' two gateway services, one mutant each: /ai/ replaced all at once (the load
         # goes through /api/, so its failures are the edge's), /api/'s edge without failover.
-        "pliers-ai-replaced-all-at-once-api-edge-without-failover",
+        "rollout-pliers-ai-replaced-all-at-once-api-edge-without-failover",
         ("pliers/ai-service-replaced-all-at-once.yml", "pliers/edge-without-failover.yml"),
         ("ROLLOUT-001",),
         stack_file=PLIERS,
