@@ -21,3 +21,11 @@ def test_the_replicas_serving_through_a_rollout():
                           retired={"o1": 1, "o2": 1}).to_dict()
     assert min(n for _, n in Rollout.serving(all_at_once)) == 0
     assert Rollout.serving(Rollout("api", "api:2", serving_before=2).to_dict()) == []
+
+
+def test_a_rollback_follows_its_own_declaration_when_there_is_one():
+    service = {"deploy": {"update_config": {"parallelism": 1, "order": "start-first"},
+                          "rollback_config": {"parallelism": 0, "order": "start-first"}}}
+    assert strategy_of(service) == Strategy(1, "start-first")
+    assert strategy_of(service, rollback=True) == Strategy(0, "start-first")
+    assert strategy_of({"deploy": {"update_config": {"parallelism": 2}}}, rollback=True) == Strategy(2, "stop-first")
