@@ -29,3 +29,23 @@ def test_a_rollback_follows_its_own_declaration_when_there_is_one():
     assert strategy_of(service) == Strategy(1, "start-first")
     assert strategy_of(service, rollback=True) == Strategy(0, "start-first")
     assert strategy_of({"deploy": {"update_config": {"parallelism": 2}}}, rollback=True) == Strategy(2, "stop-first")
+
+
+def test_the_edge_follows_only_when_no_service_has_a_replica_starting():
+    import threading
+    import time
+
+    from fixtures.targets.rolling import Starting
+
+    reloads = []
+    target = type("Target", (), {"edge_follows": lambda self: reloads.append(time.monotonic())})()
+    starting = Starting()
+    starting.add("api")  # its new replica is not healthy yet
+    began = time.monotonic()
+    other = threading.Thread(target=starting.edge_follows, args=(target,))
+    other.start()
+    time.sleep(0.3)
+    assert reloads == []  # the AI service's reload waits: the edge would resolve api's new replica
+    starting.done("api")
+    other.join(5)
+    assert len(reloads) == 1 and reloads[0] - began >= 0.3
