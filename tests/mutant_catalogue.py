@@ -159,9 +159,12 @@ MUTANT_RUNS = [
     ),
     MutantRun(
         # Scripts that exit 0 and lose data; the stores themselves are the reference ones.
-        "lossy-backup-scripts",
-        ("backup/lossy-ops-scripts.yml",),
-        ("BACKUP-001", "BACKUP-002", "BACKUP-004", "BACKUP-006"),
+        # and a gateway that ignores SIGTERM (ROLLOUT-003: the load timeline's shutdown phase
+        # alone), which no backup round trip touches.
+        "lossy-backup-scripts-gateway-ignores-sigterm",
+        ("backup/lossy-ops-scripts.yml", "rollout/gateway-ignores-sigterm.yml"),
+        ("BACKUP-001", "BACKUP-002", "BACKUP-004", "BACKUP-006", "ROLLOUT-003"),
+        must_say=(("ROLLOUT-003", "did not exit on SIGTERM"),),
     ),
     MutantRun(
         # Each store loses data in its own way, so each control fails for its own mutant:
@@ -216,14 +219,19 @@ MUTANT_RUNS += [
     MutantRun(
         # Seed 002's second platform, broken where it differs from the first: a Docker secret
         # back in an environment, the AI service published, Redis without its password, /ai/
-        # pinned to one replica, the API on the web frontend's network; each touches a
-        # different service or network.
-        "pliers-secret-in-env-published-ai-open-redis-ai-on-one-replica",
+        # pinned to one replica and /api/ without failover at the edge, the API on the web
+        # frontend's network, the AI service's releases replacing every replica at once; each
+        # touches a different service or network. ROLLOUT-001 names both of its own: the load
+        # goes through /api/, so the failed requests are the edge's, and /ai/'s rollout leaves
+        # no replica serving whatever the load.
+        "pliers-secret-in-env-published-ai-open-redis-ai-on-one-replica-releases-break",
         ("pliers/api-jwt-secret-in-environment.yml", "pliers/ai-service-published.yml",
          "pliers/redis-without-password.yml", "pliers/edge-ai-single-replica.yml",
-         "pliers/api-on-frontend-network.yml"),
-        ("RUNTIME-023", "NET-005", "CRED-005", "CRED-006", "CRED-007", "SCALE-006", "NET-007"),
+         "pliers/api-on-frontend-network.yml", "pliers/ai-service-replaced-all-at-once.yml"),
+        ("RUNTIME-023", "NET-005", "CRED-005", "CRED-006", "CRED-007", "SCALE-006", "NET-007", "ROLLOUT-001"),
         stack_file=PLIERS,
+        must_say=(("ROLLOUT-001", "ai-service: only 0 of 2 replicas serving"),
+                  ("ROLLOUT-001", "of requests failed during the rolling-update phase")),
     ),
 ]
 
@@ -268,8 +276,10 @@ MUTANT_RUNS += [
             "network/redis-on-backend-network.yml",
             "network/frontend-not-internal.yml",
         ),
-        ("HEALTH-010", "NET-007", "NET-008"),
+        # ROLLOUT-002 too: a gateway healthcheck that always passes takes a broken release as healthy.
+        ("HEALTH-010", "NET-007", "NET-008", "ROLLOUT-002"),
         must_say=(
+            ("ROLLOUT-002", "api-gateway: the broken release went through"),
             ("HEALTH-010", "api-gateway: still healthy after"),
             ("HEALTH-010", "postgres: still healthy after"),
             ("HEALTH-010", "order-service: still healthy after"),
@@ -281,25 +291,3 @@ MUTANT_RUNS += [
     ),
 ]
 
-# Releases under load (ROLLOUT): the release phases of the load timeline only.
-MUTANT_RUNS += [
-    MutantRun(
-        # The healthcheck passes whatever the application says, so the broken release is taken
-        # as healthy (ROLLOUT-002); the gateway ignores SIGTERM (ROLLOUT-003). The shutdown phase
-        # starts from the declared shape, so the broken release does not reach it.
-        "rollout-healthcheck-always-passes-gateway-ignores-sigterm",
-        ("health/gateway-healthcheck-always-passes.yml", "rollout/gateway-ignores-sigterm.yml"),
-        ("ROLLOUT-002", "ROLLOUT-003"),
-        must_say=(("ROLLOUT-002", "the broken release went through"), ("ROLLOUT-003", "did not exit on SIGTERM")),
-    ),
-    MutantRun(
-        # Pliers' two gateway services, one mutant each: /ai/ replaced all at once (the load
-        # goes through /api/, so its failures are the edge's), /api/'s edge without failover.
-        "rollout-pliers-ai-replaced-all-at-once-api-edge-without-failover",
-        ("pliers/ai-service-replaced-all-at-once.yml", "pliers/edge-without-failover.yml"),
-        ("ROLLOUT-001",),
-        stack_file=PLIERS,
-        must_say=(("ROLLOUT-001", "ai-service: only 0 of 2 replicas serving"),
-                  ("ROLLOUT-001", "of requests failed during the rolling-update phase")),
-    ),
-]
