@@ -54,8 +54,8 @@ STRICTER = {
            "container on a host without SELinux; we judge the process label, and say not applicable there",
     "5.4": "it passes capabilities added from Docker's default set (NET_RAW, CHOWN ...); we require cap_drop ALL "
            "and nothing added",
-    "5.6": "it flags read-write mounts of 8 directories only; we flag read-only ones too, and the Docker socket "
-           "and /var/lib/docker",
+    "5.6": "it flags read-write mounts of 8 directories only; we flag read-only ones too, the Docker socket "
+           "and /var/lib/docker, and paths below them (/lib/modules) or above the socket (/var/run)",
     "5.7": "it runs `docker exec ps`, which finds nothing in an image without ps; we read `docker top`",
     "5.8": "its `cut -d: -f2` finds no port in an IPv6 binding ([::1]:80); we read the bindings",
     "5.12": "it passes a CPU share (a priority); we require a CPU limit",

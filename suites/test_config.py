@@ -1,14 +1,23 @@
 """Config: what the compose files declare, judged on the resolved model without a bring-up."""
 
+import re
 from pathlib import Path
 
 from fixtures.applicability import not_applicable
 from fixtures.controls import control
+from fixtures.env_files import project_env_file
 from fixtures.platform.adapters import postgres
 from fixtures.platform.technologies import data_path
-from fixtures.policy import SENSITIVE_HOST_PATHS, is_loopback
-from fixtures.secret_scan import empty_secrets, written_secrets
+from fixtures.policy import is_loopback, sensitive_host_path
+from fixtures.secret_scan import (
+    committed_env_secrets,
+    empty_secrets,
+    env_file_secrets,
+    written_secrets,
+)
 
+# A tag that names one build: a version with a minor part, a date, or a commit (floating_tag).
+PINNED_TAG = re.compile(r"\d+\.\d+|(19|20)\d\d-?[01]\d-?[0-3]\d|(^|[-_.])(?=[0-9a-f]*\d)[0-9a-f]{7,40}($|[-_.])")
 HOST_NAMESPACES = {"network_mode": "network", "pid": "pid", "ipc": "ipc", "uts": "uts", "userns_mode": "userns"}
 
 
@@ -48,37 +57,63 @@ def test_every_service_has_a_restart_policy(compose_model):
     assert not missing, f"no restart policy: {', '.join(missing)}"
 
 
+def floating_tag(image: str) -> str:
+    """Why an image reference floats ("" when it is pinned).
+
+    Pinned: a digest, or a tag that names one build: a version with a minor part (`16.3`,
+    `7.2-alpine`, `v3.0.4`), a date (`2024-05-01`, `20240501`, minio's `RELEASE.2024-...`) or a
+    commit (7+ hex digits with a digit in them). Anything else moves under the same name: no
+    tag, `latest`, a channel (`alpine`, `stable`, `release`, `nightly`, `edge`, `lts`), a
+    major-only version (`16`, `7-alpine`, `v3`).
+    """
+    if "@sha256:" in image:
+        return ""
+    last = image.rsplit("/", 1)[-1]
+    tag = last.split(":", 1)[1] if ":" in last else ""
+    if not tag:
+        return "no tag, so latest"
+    if PINNED_TAG.search(tag):
+        return ""
+    return "the latest tag" if tag == "latest" else ("a major version only" if re.match(r"v?\d+(\D|$)", tag) else "a channel")
+
+
 @control("CONFIG-003", severity="medium", reference="seed 002 §Production Deployment Checklist (Build all Docker images); CIS Docker 1.6.0 5.28")
 def test_every_image_is_pinned(compose_model):
-    """Every image names an explicit tag other than latest, or a digest."""
+    """Every image is pinned: a digest, or a tag naming one build (a version with a minor part, a date, a commit).
+
+    Rationale: `latest`, a channel (`alpine`, `stable`, `nightly`) and a major-only tag (`postgres:16`)
+    move under the same name; the stack that passed the gate is not the one the next pull brings.
+    """
     floating = []
     for name, service in sorted(compose_model.services.items()):
         image = str(service.get("image") or "")
-        if "@sha256:" in image:
-            continue
-        last = image.rsplit("/", 1)[-1]
-        tag = last.split(":", 1)[1] if ":" in last else ""
         if not image and service.get("build"):
             floating.append(f"{name} (built, no image: name it `image: {name}:<version>` and pin its Dockerfile's "
                             f"base, now `{_from_line(service['build'])}`)")
-        elif not image or not tag or tag == "latest":
-            floating.append(f"{name} ({image or 'no image'})")
+        elif not image:
+            floating.append(f"{name} (no image)")
+        elif why := floating_tag(image):
+            floating.append(f"{name} ({image}: {why})")
     assert not floating, f"images not pinned: {', '.join(floating)}"
 
 
 @control("CONFIG-004", severity="critical", reference="seed 000 §Best Practices 4; seed 001 §Change Default Credentials")
 def test_no_secret_is_written_in_the_compose_files(compose_model):
-    """No password, token or key is written in the compose files, nor left empty; they come from the environment.
+    """No password, token or key is written in the compose files, their env files or the project's .env, nor left empty.
 
     Rationale: the seeds' dev defaults (admin123, redis123, dev-secret-key-change-in-production)
     live in compose files; "Never commit secrets to repository". A fallback (`${PASS:-admin123}`)
-    is a committed secret too, and so is one on a command or healthcheck line (`redis-cli -a`);
-    a secret variable that resolves to nothing leaves a service with no password at all.
+    is a committed secret too, and so is one on a command or healthcheck line (`redis-cli -a`),
+    in an `env_file:` or in the `.env` beside the compose file that compose reads (unless git
+    ignores it: then it is a developer's own); a secret variable that resolves to nothing
+    leaves a service with no password at all. Secret names: fixtures/secret_names.py.
     """
     literals = [found for name, service in sorted(compose_model.written_services.items())
                 for found in written_secrets(name, service)]
+    literals += env_file_secrets(compose_model.written_services, compose_model.project_dir)
+    literals += committed_env_secrets(project_env_file(compose_model.files), compose_model.written_services)
     literals += [found for name, service in sorted(compose_model.services.items())
-                 for found in empty_secrets(name, service)]
+                 for found in empty_secrets(name, service, compose_model.written_service(name))]
     assert not literals, f"secrets written in the files or empty: {'; '.join(literals)}"
 
 
@@ -131,13 +166,18 @@ def test_no_service_shares_a_host_namespace(compose_model):
 
 @control("CONFIG-008", severity="critical", reference="CIS Docker 1.6.0 5.6, 5.32")
 def test_no_service_mounts_the_docker_socket_or_host_system_paths(compose_model):
-    """No service bind-mounts the Docker socket or a sensitive host directory (/, /etc, /proc, ...)."""
+    """No service bind-mounts the Docker socket or a sensitive host directory (/, /etc, /proc, ...), below one or above one.
+
+    Rationale: /lib/modules or /usr/src are as much the host's system as /lib and /usr, and
+    /var/run holds the Docker socket. A time zone file mounted read-only is no finding, nor
+    are the project's own files below the compose file's directory.
+    """
     mounted = []
     for name, service in sorted(compose_model.services.items()):
         for mount in service.get("volumes") or []:
-            source = str(mount.get("source") or "").rstrip("/") or "/"
-            if mount.get("type") == "bind" and source in SENSITIVE_HOST_PATHS:
-                mounted.append(f"{name}: {source}")
+            if mount.get("type") == "bind" and (why := sensitive_host_path(
+                    str(mount.get("source") or ""), bool(mount.get("read_only")), compose_model.project_dir)):
+                mounted.append(f"{name}: {why}")
     assert not mounted, f"sensitive host paths mounted: {', '.join(mounted)}"
 
 
@@ -252,3 +292,40 @@ def test_no_service_publishes_a_privileged_host_port(compose_model):
                   if str(port.get("published") or "").split("-")[0].isdigit()
                   and int(str(port["published"]).split("-")[0]) < 1024]
     assert not privileged, f"privileged host ports published: {', '.join(privileged)}"
+
+
+# Docker's default capability set (moby oci/caps/defaults.go): adding one of these back after
+# `cap_drop: [ALL]` gives nothing a container would not have had anyway.
+DEFAULT_CAPABILITIES = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
+                        "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
+
+
+@control("CONFIG-018", severity="high", reference="CIS Docker 1.6.0 5.4")
+def test_no_service_adds_a_capability_beyond_the_default_set(compose_model):
+    """No service's cap_add gives a capability beyond Docker's default set (NET_ADMIN, SYS_ADMIN, SYS_MODULE, ALL, ...).
+
+    Rationale: CIS 5.4 restricts containers to the capabilities they need; the default set is
+    already more than most services need, and one added beyond it (SYS_MODULE loads kernel
+    modules, NET_ADMIN rewrites the host's view of the network) is a door out of the container.
+    Adding back default ones after `cap_drop: [ALL]` is the recommended way, not a finding.
+    """
+    added = [f"{name}: {capability}" for name, service in sorted(compose_model.services.items())
+             for capability in service.get("cap_add") or []
+             if str(capability).upper().removeprefix("CAP_") not in DEFAULT_CAPABILITIES]
+    assert not added, f"capabilities added beyond the default set: {', '.join(added)}"
+
+
+ROOT_USERS = {"root", "0"}
+
+
+@control("CONFIG-019", severity="high", reference="CIS Docker 1.6.0 4.1")
+def test_no_service_declares_the_root_user(compose_model):
+    """No service declares `user: root` or `user: "0"` (with or without a group).
+
+    Rationale: CIS 4.1 wants a container to run as a non-root user; a compose file that
+    says root overrides the image's own non-root USER. A service that names no user runs as
+    its image says, which the file does not show: RUNTIME controls judge what runs.
+    """
+    root = [f"{name} (user: {service['user']})" for name, service in sorted(compose_model.services.items())
+            if str(service.get("user") or "").split(":", 1)[0].strip() in ROOT_USERS]
+    assert not root, f"services declaring the root user: {', '.join(root)}"

@@ -17,19 +17,53 @@ from fixtures.platform.peers import independent_sets, peers, unknown
 DEFAULT_DEPENDENCIES = ("event_store", "broker", "cache")
 
 
+def healthcheck_problem(name: str, resolved: dict, written: dict, image_test: list[str] | None,
+                        image: str = "") -> tuple[str, str]:
+    """(finding, note) for one service's healthcheck: what the files say, and the image's own when it is here.
+
+    `healthcheck: {disable: false}` (or timings without a test) keeps the image's HEALTHCHECK;
+    the resolved model shows it as an empty mapping, the written one keeps the key. An image
+    not on this engine cannot be read, so a finding says only what the files show.
+    """
+    check = resolved.get("healthcheck") or {}
+    test = check.get("test") or []
+    if check.get("disable") or test[:1] == ["NONE"]:
+        return f"{name} (disabled)", ""
+    if test:
+        return "", ""
+    image = resolved.get("image") or image
+    keeps_image = "healthcheck" in written
+    if image_test is None:
+        unseen = (f"image {image} is not on this engine to read" if resolved.get("image")
+                  else "it is built here and not built yet")
+        if keeps_image:
+            return "", f"{name} keeps its image's HEALTHCHECK ({unseen})"
+        return f"{name} (none in the compose files; {unseen}, so its own HEALTHCHECK, if any, is unseen)", ""
+    if image_test[:1] not in ([], ["NONE"]):
+        return "", f"{name} runs its image's HEALTHCHECK"
+    return f"{name} (none in the compose files nor in image {image})", ""
+
+
 @control("HEALTH-001", severity="high", reference="seed 001 §Health Checks; CIS Docker 1.6.0 4.6")
-def test_every_service_defines_a_healthcheck(compose_model):
-    """Every service in the compose model defines an enabled healthcheck.
+def test_every_service_defines_a_healthcheck(compose_model, image_healthcheck, observed):
+    """Every service defines an enabled healthcheck, in the compose files or in an image this engine can read.
 
     Rationale: seed 001 says "Ensure all services have health checks"; without one,
     `docker compose up --wait` and orchestrators cannot tell a hung service from a healthy one.
+    A service that declares none may run its image's HEALTHCHECK: read when the image is here,
+    and said unseen when it is not, never claimed absent.
     """
-    missing = []
+    missing, notes = [], []
     for name, service in sorted(compose_model.services.items()):
-        check = service.get("healthcheck") or {}
-        test = check.get("test") or []
-        if check.get("disable") or not test or test[0] == "NONE":
-            missing.append(name)
+        declared = (service.get("healthcheck") or {}).get("test")
+        # A build-only service's image is named <project>-<service> once compose has built it.
+        image = service.get("image") or (f"{compose_model.raw.get('name')}-{name}" if service.get("build") else "")
+        image_test = None if declared else image_healthcheck(image)
+        finding, note = healthcheck_problem(name, service, compose_model.written_service(name), image_test, image)
+        missing += [finding] * bool(finding)
+        notes += [note] * bool(note)
+    if notes:
+        observed("; ".join(notes))
     assert not missing, f"services without an enabled healthcheck: {', '.join(missing)}"
 
 

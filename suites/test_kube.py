@@ -3,7 +3,9 @@
 Run with `--target manifests --manifests DIR`. Every object has passed the Kubernetes
 schemas before these controls run (bad input otherwise); what they judge is what seed 004
 asks of a deployment and what the platform's isolation needs, workload by workload, in
-role terms (fixtures/kube/expectations.py).
+role terms (fixtures/kube/expectations.py). A control names each object it finds wrong by
+its ref (`_where`, `Workload.ref`, `K8sObject.ref`): that is how the reports locate the
+finding at the object's file and line (fixtures/kube/plugin.py).
 """
 
 import math
@@ -11,17 +13,22 @@ import math
 from fixtures.applicability import not_applicable
 from fixtures.controls import control
 from fixtures.kube.expectations import (
-    HEALTH_PATH,
+    CONFINING_SECCOMP,
+    EMPTY_PASSWORD_SWITCHES,
     HTTP_HEALTH_ROLES,
     MAX_SURGE,
     MAX_UNAVAILABLE,
     MIN_REPLICAS,
-    READ_ONLY_ROOT_ROLES,
+    OFF_VALUES,
     REPLICATED_ROLES,
     REVISION_HISTORY_LIMIT,
+    ROOT_EQUIVALENT_HOST_PATHS,
     SECRET_FLAGS,
     SECRET_NAME,
     URL_WITH_PASSWORD,
+    WRITABLE_ROOT_ANNOTATION,
+    acl_password_words,
+    is_switch,
 )
 from fixtures.kube.network_policies import selector_matches
 
@@ -29,6 +36,8 @@ PROBES = ("livenessProbe", "readinessProbe")
 # Kubernetes' defaults for a probe's timing fields.
 PROBE_TIMING = {"initialDelaySeconds": 0, "periodSeconds": 10, "timeoutSeconds": 1, "failureThreshold": 3,
                 "successThreshold": 1}
+# Kubernetes' maxUnavailable and maxSurge when a Deployment does not say.
+DEFAULT_ROLLOUT_PERCENT = "25%"
 # The one capability the restricted Pod Security Standard lets a container add back.
 ALLOWED_CAPABILITIES = {"NET_BIND_SERVICE"}
 
@@ -66,14 +75,28 @@ def _is_literal(value: str) -> bool:
     return bool(value) and "$(" not in value
 
 
-def _minimum_replicas(workload, manifests) -> int | None:
-    """Its declared replicas, or the minimum of a HorizontalPodAutoscaler that drives it."""
+def _autoscaler(workload, manifests) -> dict | None:
+    """The spec of the HorizontalPodAutoscaler that drives the workload, or None."""
     for hpa in manifests.of_kind("HorizontalPodAutoscaler"):
         target = (hpa.doc.get("spec") or {}).get("scaleTargetRef") or {}
         if hpa.namespace == workload.namespace and target.get("kind") == workload.kind \
                 and target.get("name") == workload.name:
-            return int((hpa.doc.get("spec") or {}).get("minReplicas") or 1)
-    return workload.replicas
+            return hpa.doc.get("spec") or {}
+    return None
+
+
+def _minimum_replicas(workload, manifests) -> int | None:
+    """Its declared replicas, or the minimum of a HorizontalPodAutoscaler that drives it."""
+    hpa = _autoscaler(workload, manifests)
+    return int(hpa.get("minReplicas") or 1) if hpa is not None else workload.replicas
+
+
+def _largest_replicas(workload, manifests) -> int:
+    """The most pods a rollout percentage must hold for: a HorizontalPodAutoscaler's maximum, else the
+    declared replicas, and never fewer than MIN_REPLICAS (a percentage is written to scale)."""
+    hpa = _autoscaler(workload, manifests)
+    largest = int(hpa.get("maxReplicas") or 1) if hpa is not None else (workload.replicas or 1)
+    return max(largest, MIN_REPLICAS)
 
 
 @control("KUBE-001", severity="high", reference="seed 004 §Kubernetes Health Checks",
@@ -97,15 +120,16 @@ def test_every_container_has_liveness_and_readiness_probes(manifests, observed):
 
 @control("KUBE-002", severity="medium", reference="seed 004 §Kubernetes Health Checks; seed 004 §Application Health",
          needs=("target:manifests",))
-def test_gateway_probes_are_http_gets_of_the_health_path(manifests, observed):
+def test_gateway_probes_are_http_gets_of_the_health_path(manifests, observed, kube_health_path):
     """The gateway's probes are HTTP GETs of its health path, /health or beneath it.
 
     Rationale: seed 004's /health checks the database and Redis, and its Deployment probes
     that path; a probe of another path (or a bare TCP check) says the port is open while the
     gateway cannot serve an order. A path beneath it (/health/live) lets liveness ask about
     the process alone, so a database outage takes replicas out of rotation instead of
-    restarting them all. A missing probe is KUBE-001's finding. See also: none of kube-score,
-    Polaris or Kubescape looks at what a probe asks.
+    restarting them all. A missing probe is KUBE-001's finding. A platform with another
+    contract names its path in the description (`--platform`, `app.health_path`). See also:
+    none of kube-score, Polaris or Kubescape looks at what a probe asks.
     """
     workloads = [w for w in manifests.with_role(*HTTP_HEALTH_ROLES) if w.long_running]
     if not workloads:
@@ -119,8 +143,8 @@ def test_gateway_probes_are_http_gets_of_the_health_path(manifests, observed):
                 path = (container[probe].get("httpGet") or {}).get("path")
                 if path is None:
                     wrong.append(f"{_where(workload, container)} {probe} is not an HTTP GET")
-                elif path != HEALTH_PATH and not path.startswith(f"{HEALTH_PATH}/"):
-                    wrong.append(f"{_where(workload, container)} {probe} asks {path}, not {HEALTH_PATH}")
+                elif path != kube_health_path and not path.startswith(f"{kube_health_path.rstrip('/')}/"):
+                    wrong.append(f"{_where(workload, container)} {probe} asks {path}, not {kube_health_path}")
     observed(f"{', '.join(w.ref for w in workloads)} judged")
     assert not wrong, "; ".join(wrong)
 
@@ -155,14 +179,17 @@ def test_liveness_and_readiness_differ_in_timing(manifests):
 @control("KUBE-004", severity="high", reference="seed 004 §Automatic Rollback",
          needs=("target:manifests",))
 def test_deployments_roll_out_one_pod_at_a_time(manifests, observed):
-    """Every Deployment declares a RollingUpdate with maxUnavailable ≤ 1 and maxSurge ≤ 1.
+    """Every Deployment rolls out with maxUnavailable ≤ 1 and maxSurge ≤ 1 at the most replicas it may run.
 
     Rationale: seed 004 rolls out with `maxUnavailable: 1` and `maxSurge: 1`: capacity never
     drops by more than one pod and a bad image reaches one pod before the rollout stalls on
-    its readiness. Recreate stops every pod first; Kubernetes' default (25% each) grows with
-    the replica count, so the numbers must be declared. Percentages are resolved against the
-    declared replicas as Kubernetes does (surge up, unavailable down). See also: kube-score
-    `deployment-strategy` checks the type only; no linter checks the numbers.
+    its readiness. Recreate stops every pod first. A percentage grows with the replica count,
+    so it is resolved as Kubernetes does (surge up, unavailable down) at the most replicas the
+    Deployment may run: a HorizontalPodAutoscaler's maxReplicas, else the declared replicas,
+    and never fewer than 2 (`maxUnavailable: 100%` on one replica lets every pod go once it is
+    scaled). An undeclared number is Kubernetes' default, 25%, judged the same way: it passes
+    up to 4 replicas. See also: kube-score `deployment-strategy` checks the type only; no
+    linter checks the numbers.
     """
     wrong, judged = [], []
     for workload in manifests.workloads:
@@ -174,12 +201,14 @@ def test_deployments_roll_out_one_pod_at_a_time(manifests, observed):
             wrong.append(f"{workload.ref} uses the {strategy['type']} strategy")
             continue
         rolling = strategy.get("rollingUpdate") or {}
-        replicas = workload.replicas
+        replicas = _largest_replicas(workload, manifests)
         for field, limit, round_up in (("maxUnavailable", MAX_UNAVAILABLE, False), ("maxSurge", MAX_SURGE, True)):
-            if field not in rolling:
-                wrong.append(f"{workload.ref} does not declare {field} (Kubernetes' default, 25%, grows with replicas)")
-            elif _scaled(rolling[field], replicas, round_up) > limit:
-                wrong.append(f"{workload.ref} {field} is {rolling[field]} (at most {limit})")
+            value = rolling.get(field, DEFAULT_ROLLOUT_PERCENT)
+            pods = _scaled(value, replicas, round_up)
+            if pods <= limit:
+                continue
+            said = f"{field} is {value}" if field in rolling else f"does not declare {field} (Kubernetes' default, {value})"
+            wrong.append(f"{workload.ref} {said}: {pods} pods at {replicas} replicas (at most {limit})")
     if not judged:
         not_applicable("the manifests have no Deployment")
     observed(f"{', '.join(judged)} judged")
@@ -353,21 +382,33 @@ def test_every_container_drops_all_capabilities(manifests):
 
 @control("KUBE-012", severity="medium", reference="seed 004 §Security Considerations (Container Security)",
          needs=("target:manifests",))
-def test_stateless_containers_have_a_read_only_root_filesystem(manifests, observed):
-    """The edge's, gateway's and workers' containers have a read-only root filesystem.
+def test_every_container_has_a_read_only_root_filesystem(manifests, observed):
+    """Every container has a read-only root filesystem, unless its pod declares why it cannot.
 
-    Rationale: a stateless service writes only to its volumes (an emptyDir for /tmp), so an
-    attacker who gets code execution cannot plant binaries or change its configuration. The
-    data services are not required to: they write beside their installation in ways a
-    manifest cannot show. See also: kube-score `container-security-context-readonlyrootfilesystem`;
-    Polaris `notReadOnlyRootFilesystem`; Kubescape C-0017 (Immutable container filesystem).
+    Rationale: a container that writes only to its volumes (emptyDirs for /tmp, its data on a
+    volume claim) lets an attacker with code execution plant no binary and change no
+    configuration; the reference manifests do it for all six services, data services included.
+    Where an image must write beside its installation, the pod template (or its workload) says
+    why in the annotation `conformance/writable-root-filesystem: <reason>`; its containers are
+    named with the reason instead of failing. See also: kube-score
+    `container-security-context-readonlyrootfilesystem`; Polaris `notReadOnlyRootFilesystem`;
+    Kubescape C-0017 (Immutable container filesystem); Checkov CKV_K8S_22.
     """
-    workloads = manifests.with_role(*READ_ONLY_ROOT_ROLES)
-    if not workloads:
-        not_applicable(f"the manifests have no {', '.join(READ_ONLY_ROOT_ROLES)} workload")
-    writable = [_where(w, c) for w in workloads for c in w.all_containers
-                if (c.get("securityContext") or {}).get("readOnlyRootFilesystem") is not True]
-    observed(f"{', '.join(w.ref for w in workloads)} judged")
+    writable, declared, judged = [], [], 0
+    for workload in manifests.workloads:
+        annotations = {**((workload.obj.doc.get("metadata") or {}).get("annotations") or {}),
+                       **((workload.template.get("metadata") or {}).get("annotations") or {})}
+        reason = str(annotations.get(WRITABLE_ROOT_ANNOTATION) or "").strip()
+        if reason:
+            declared.append(f"{workload.ref} ({reason})")
+            continue
+        for container in workload.all_containers:
+            judged += 1
+            if (container.get("securityContext") or {}).get("readOnlyRootFilesystem") is not True:
+                writable.append(_where(workload, container))
+    if declared and not judged:
+        not_applicable(f"every pod declares a writable root filesystem: {'; '.join(declared)}")
+    observed(f"{judged} containers judged" + (f"; writable by declaration: {'; '.join(declared)}" if declared else ""))
     assert not writable, f"writable root filesystem: {'; '.join(writable)}"
 
 
@@ -376,9 +417,14 @@ def _env_literals(workload, container) -> list[str]:
     for variable in container.get("env") or []:
         name, value = str(variable.get("name", "")), variable.get("value")
         config_map = (variable.get("valueFrom") or {}).get("configMapKeyRef")
-        if SECRET_NAME.search(name) and value is not None and _is_literal(str(value)):
+        if name in EMPTY_PASSWORD_SWITCHES and value is not None and str(value).strip().lower() not in OFF_VALUES:
+            found.append(f"{_where(workload, container)}: env {name}={value} gives {EMPTY_PASSWORD_SWITCHES[name]} "
+                         f"an empty password")
+            continue
+        secret_named = SECRET_NAME.search(name) and not is_switch(name, value)
+        if secret_named and value is not None and _is_literal(str(value)):
             found.append(f"{_where(workload, container)}: env {name} is a literal")
-        elif SECRET_NAME.search(name) and config_map:
+        elif secret_named and config_map:
             found.append(f"{_where(workload, container)}: env {name} comes from ConfigMap {config_map.get('name')}")
         elif value is not None and (password := URL_WITH_PASSWORD.search(str(value))) and _is_literal(password.group(1)):
             found.append(f"{_where(workload, container)}: env {name} embeds a password in its URL")
@@ -387,8 +433,8 @@ def _env_literals(workload, container) -> list[str]:
         if flag in SECRET_FLAGS and _is_literal(value):
             found.append(f"{_where(workload, container)}: command {flag}")
     # Redis ACL rules: ">password" gives a user a password.
-    found += [f"{_where(workload, container)}: command ACL password" for word in words
-              if word.startswith(">") and _is_literal(word[1:])]
+    found += [f"{_where(workload, container)}: command ACL password" for password in acl_password_words(words)
+              if _is_literal(password)]
     return found
 
 
@@ -400,7 +446,9 @@ def test_no_secret_is_written_into_the_manifests(manifests):
     Rationale: seed 004 creates its Secrets with `kubectl create secret`; the manifests only
     reference them (`secretKeyRef`, `$(VAR)` expansion). A password in an env value, a command
     flag, a ConfigMap or a Secret object's data is in the repository, readable by everyone who
-    can read it. See also: Polaris `sensitiveContainerEnvVar`, `sensitiveConfigmapContent`;
+    can read it. A secret-sounding switch (`ARGOCD_SERVER_DISABLE_AUTH`, a boolean value) holds
+    no secret; one that empties a password (`MYSQL_ALLOW_EMPTY_PASSWORD: "1"`) writes the
+    password itself, empty, and is named as such. See also: Polaris `sensitiveContainerEnvVar`, `sensitiveConfigmapContent`;
     Kubescape C-0012 (Applications credentials in configuration files).
     """
     found = []
@@ -408,7 +456,7 @@ def test_no_secret_is_written_into_the_manifests(manifests):
         found += _env_literals(workload, container)
     for config_map in manifests.of_kind("ConfigMap"):
         for key, value in ((config_map.doc.get("data") or {}) | (config_map.doc.get("binaryData") or {})).items():
-            if SECRET_NAME.search(key) and value:
+            if SECRET_NAME.search(key) and value and not is_switch(key, value):
                 found.append(f"{config_map.ref}: key {key}")
             elif (password := URL_WITH_PASSWORD.search(str(value))) and _is_literal(password.group(1)):
                 found.append(f"{config_map.ref}: key {key} embeds a password in a URL")
@@ -450,12 +498,121 @@ def test_network_policies_admit_only_each_data_services_clients(kube_reachabilit
     event store admits the gateway and the workers, the cache the gateway, the broker the
     gateway and the workers; nothing else in the manifests, and nothing from another namespace
     or outside the cluster, reaches any of their ports, and each client reaches at least one.
-    A data service no policy isolates is open to everyone. See also: kube-score
+    A data service no policy isolates is open to everyone. A workload with no role is not
+    judged as a client or an intruder (the description does not say which it is): it is named
+    in the observation, to be given a role (--platform, a label). See also: kube-score
     `pod-networkpolicy`, Polaris `missingNetworkPolicy` and Kubescape C-0260 (Missing network
     policy) check that some policy exists, not what it allows.
     """
     if not kube_reachability.data:
         not_applicable("the manifests have no data service (event_store, cache, broker)")
     violations = kube_reachability.violations()
-    observed(f"{len(kube_reachability.sources)} sources × {len(kube_reachability.data)} data services judged")
+    unjudged = kube_reachability.unjudged
+    observed(f"{len(kube_reachability.sources) - len(unjudged)} sources × {len(kube_reachability.data)} data services "
+             f"judged" + (f"; no role, not judged: {', '.join(unjudged)}" if unjudged else ""))
     assert not violations, "; ".join(violations)
+
+
+def _root_equivalent(path: str, writable: bool) -> bool:
+    """A host path that is, holds, or (written to) lies beneath one the node's root hides behind."""
+    path = path.rstrip("/") or "/"
+    return any(path == sensitive or sensitive.startswith(f"{path.rstrip('/')}/")
+               or (writable and sensitive != "/" and path.startswith(f"{sensitive}/"))
+               for sensitive in ROOT_EQUIVALENT_HOST_PATHS)
+
+
+def _host_access(workload) -> list[str]:
+    found = [f"{workload.ref} sets {field}" for field in ("hostNetwork", "hostPID", "hostIPC")
+             if workload.pod_spec.get(field) is True]
+    found += [f"{_where(workload, container)} binds host port {port['hostPort']}"
+              for container in workload.all_containers for port in container.get("ports") or []
+              if port.get("hostPort")]
+    for volume in workload.pod_spec.get("volumes") or []:
+        path = (volume.get("hostPath") or {}).get("path")
+        mounts = [m for c in workload.all_containers for m in c.get("volumeMounts") or [] if m.get("name") == volume.get("name")]
+        if path and mounts and _root_equivalent(str(path), writable=any(not m.get("readOnly") for m in mounts)):
+            found.append(f"{workload.ref} mounts host path {path} (volume {volume.get('name')})")
+    return found
+
+
+@control("KUBE-016", severity="critical",
+         reference="CIS Kubernetes 1.8 5.2.3, 5.2.4, 5.2.5, 5.2.12, 5.2.13; Pod Security Standards (baseline)",
+         needs=("target:manifests",))
+def test_no_pod_shares_the_nodes_namespaces_ports_or_system_paths(manifests, observed):
+    """No pod shares the node's network, PID or IPC namespace, binds a host port, or mounts a root-equivalent host path.
+
+    Rationale: each hands a compromised container the node. hostNetwork gives it the node's
+    interfaces and takes it out of every NetworkPolicy; hostPID the node's processes (and their
+    /proc/PID/root); hostIPC its shared memory; a hostPort opens the node's address to the pod
+    past its Service. A host path that is, holds or lies writable beneath the Docker or
+    containerd socket, /, /etc, /proc, /var/lib/kubelet (every pod's secrets) is root on the
+    node. The baseline Pod Security Standard refuses them all; the compose chapter judges the
+    same (CONFIG-007, CONFIG-008). See also: Checkov CKV_K8S_17, CKV_K8S_18, CKV_K8S_19,
+    CKV_K8S_26, CKV_K8S_27; Polaris `hostNetworkSet`, `hostPIDSet`, `hostIPCSet`,
+    `hostPortSet`; Kubescape C-0038, C-0041, C-0044, C-0048, C-0074.
+    """
+    found = [line for workload in manifests.workloads for line in _host_access(workload)]
+    observed(f"{len(manifests.workloads)} workloads judged")
+    assert not found, f"host access: {'; '.join(found)}"
+
+
+@control("KUBE-017", severity="medium", reference="CIS Kubernetes 1.8 5.7.2; Pod Security Standards (restricted)",
+         needs=("target:manifests",))
+def test_every_container_runs_under_a_seccomp_profile(manifests):
+    """Every container runs under the RuntimeDefault seccomp profile (or a Localhost one), set on it or its pod.
+
+    Rationale: Kubernetes runs a container Unconfined unless its pod or itself names a profile
+    (the kubelet's `--seccomp-default` is off unless a cluster turns it on), so an exploited
+    process may call every syscall of the node's kernel, the ones container escapes use
+    included. RuntimeDefault is the container runtime's filter, which the compose platform
+    runs under (CONFIG-013). See also: Checkov CKV_K8S_31; Kubescape C-0210; kube-score
+    `container-seccomp-profile` (optional).
+    """
+    wrong = []
+    for workload, container in _containers(manifests):
+        profile = (_security(workload, container, "seccompProfile") or {}).get("type")
+        if profile not in CONFINING_SECCOMP:
+            wrong.append(f"{_where(workload, container)} " + (f"runs {profile}" if profile else "names no seccomp profile"))
+    assert not wrong, f"seccomp not {' or '.join(CONFINING_SECCOMP)}: {'; '.join(wrong)}"
+
+
+def _service_accounts_granted(manifests) -> set[tuple[str, str]]:
+    """(namespace, name) of every ServiceAccount a RoleBinding or ClusterRoleBinding grants something."""
+    granted = set()
+    for binding in manifests.of_kind("RoleBinding", "ClusterRoleBinding"):
+        for subject in binding.doc.get("subjects") or []:
+            if subject.get("kind") == "ServiceAccount":
+                granted.add((str(subject.get("namespace") or binding.namespace), str(subject.get("name"))))
+    return granted
+
+
+@control("KUBE-018", severity="medium", reference="CIS Kubernetes 1.8 5.1.6; seed 004 §Security Considerations (Access Control)",
+         needs=("target:manifests",))
+def test_pods_mount_an_api_token_only_where_a_role_grants_them_the_api(manifests, observed):
+    """No pod mounts a service-account token unless a RoleBinding or ClusterRoleBinding grants its ServiceAccount the API.
+
+    Rationale: Kubernetes mounts an API token into every pod unless the pod or its
+    ServiceAccount sets `automountServiceAccountToken: false`; in a pod that never calls the
+    API the token only serves whoever breaks in. A workload declares that it calls the API
+    the way RBAC needs it to anyway: a binding of a Role or ClusterRole to its ServiceAccount
+    in the manifests; then the token may be mounted (by default or `true`). Any other pod sets
+    `false` on itself or its ServiceAccount. See also: Checkov CKV_K8S_38; Kubescape C-0034
+    (Automatic mapping of service account).
+    """
+    accounts = {(a.namespace, a.name): a.doc for a in manifests.of_kind("ServiceAccount")}
+    granted = _service_accounts_granted(manifests)
+    wrong, calling = [], []
+    for workload in manifests.workloads:
+        account = str(workload.pod_spec.get("serviceAccountName") or "default")
+        mounts = workload.pod_spec.get("automountServiceAccountToken")
+        if mounts is None:
+            mounts = (accounts.get((workload.namespace, account)) or {}).get("automountServiceAccountToken")
+        if mounts is False:
+            continue
+        if (workload.namespace, account) in granted:
+            calling.append(workload.ref)
+            continue
+        how = "sets automountServiceAccountToken: true" if mounts else "mounts its token by default"
+        wrong.append(f"{workload.ref} {how}, and no binding grants ServiceAccount {account} the API")
+    observed(f"{len(manifests.workloads)} workloads judged" + (f"; granted the API: {', '.join(calling)}" if calling else ""))
+    assert not wrong, "; ".join(wrong)

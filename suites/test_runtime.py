@@ -7,7 +7,7 @@ matters for a deployment started by other means (--target existing).
 from fixtures import secret_files
 from fixtures.applicability import not_applicable
 from fixtures.controls import control
-from fixtures.policy import SENSITIVE_HOST_PATHS, is_loopback
+from fixtures.policy import is_loopback, sensitive_host_path
 
 HOST_NAMESPACE_MODES = {"NetworkMode": "network", "PidMode": "pid", "IpcMode": "ipc", "UTSMode": "uts",
                         "UsernsMode": "userns"}
@@ -114,13 +114,13 @@ def test_pids_are_limited(stack):
 
 @control("RUNTIME-009", severity="critical", reference="CIS Docker 1.6.0 5.6, 5.32")
 def test_no_sensitive_host_path_is_mounted(stack):
-    """No container mounts the Docker socket or a sensitive host directory."""
+    """No container mounts the Docker socket or a sensitive host directory, below one or above one (CONFIG-008's rule)."""
     mounted = []
     for label, container in _each_container(stack):
         for mount in container.attrs.get("Mounts") or []:
-            source = (mount.get("Source") or "").rstrip("/") or "/"
-            if mount.get("Type") == "bind" and source in SENSITIVE_HOST_PATHS:
-                mounted.append(f"{label}: {source}")
+            if mount.get("Type") == "bind" and (why := sensitive_host_path(
+                    mount.get("Source") or "", mount.get("RW") is False, stack.model.project_dir)):
+                mounted.append(f"{label}: {why}")
     assert not mounted, f"sensitive host paths mounted: {', '.join(mounted)}"
 
 

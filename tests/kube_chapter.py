@@ -13,6 +13,7 @@ import pytest
 from fixtures.applicability import NOT_APPLICABLE, reason_of
 from fixtures.paths import DEFAULT_STACK_FILE
 from fixtures.platform.declaration import declared_clients
+from fixtures.kube.expectations import HEALTH_PATH
 from fixtures.kube.manifests import ManifestSet
 from fixtures.kube.network_policies import DataReachability
 from tests.suite_runner import ROOT
@@ -37,7 +38,7 @@ CONTROLS = _controls()
 
 def judge(manifests: ManifestSet) -> dict[str, tuple[str, str]]:
     """control id -> (status, message) for every KUBE control."""
-    fixtures = {"manifests": manifests, "observed": lambda text: None,
+    fixtures = {"manifests": manifests, "observed": lambda text: None, "kube_health_path": HEALTH_PATH,
                 "kube_reachability": DataReachability(manifests, declared_clients(None, DEFAULT_STACK_FILE))}
     results = {}
     for control_id, function in sorted(CONTROLS.items()):

@@ -37,11 +37,15 @@ MUTANT_RUNS = [
     _static("CONFIG-001", "config/redis-without-limits.yml"),
     _static("CONFIG-002", "config/order-service-never-restarts.yml"),
     _static("CONFIG-003", "config/nginx-image-latest.yml"),
+    _static("CONFIG-003", "config/redis-image-major-only.yml"),
     _static("CONFIG-004", "config/gateway-dev-jwt-secret.yml"),
+    _static("CONFIG-004", "config/gateway-secret-key-base.yml"),
+    _static("CONFIG-004", "config/order-service-secret-in-env-file.yml"),
     _static("CONFIG-005", "config/postgres-data-on-tmpfs.yml"),
     _static("CONFIG-006", "config/order-service-privileged.yml"),
     _static("CONFIG-007", "config/gateway-host-pid.yml"),
     _static("CONFIG-008", "config/gateway-docker-socket.yml"),
+    _static("CONFIG-008", "config/gateway-var-run-mounted.yml"),
     _static("CONFIG-009", "config/edge-on-all-interfaces.yml"),
     _static("CONFIG-009", "config/edge-on-ipv6-any.yml"),
     _static("CONFIG-009", "config/edge-on-unbound-port.yml"),
@@ -56,6 +60,8 @@ MUTANT_RUNS = [
     _static("CONFIG-016", "config/nginx-shared-mount-propagation.yml"),
     _static("CONFIG-017", "config/nginx-privileged-host-port.yml"),
     _static("CONFIG-017", "config/nginx-privileged-host-port-ipv6.yml"),
+    _static("CONFIG-018", "config/gateway-adds-sys-module.yml"),
+    _static("CONFIG-019", "config/order-service-user-root.yml"),
     MutantRun(
         "dependency-faults",
         (
@@ -261,6 +267,16 @@ KUBE_MUTANTS = [
     _kube("KUBE-015", "postgres-admits-all-namespaces.yaml"),
     _kube("KUBE-015", "redis-not-isolated.yaml"),
     _kube("KUBE-015", "gateway-cannot-reach-broker.yaml"),
+    _kube("KUBE-004", "gateway-unavailable-half-of-autoscaled.yaml"),
+    _kube("KUBE-012", "postgres-writable-root.yaml"),
+    _kube("KUBE-012", "rabbitmq-writable-root-without-reason.yaml"),
+    _kube("KUBE-016", "order-service-host-pid.yaml"),
+    _kube("KUBE-016", "nginx-host-port.yaml"),
+    _kube("KUBE-016", "gateway-docker-socket.yaml"),
+    _kube("KUBE-017", "redis-seccomp-unconfined.yaml"),
+    _kube("KUBE-017", "gateway-without-seccomp-profile.yaml"),
+    _kube("KUBE-018", "order-service-token-by-default.yaml"),
+    _kube("KUBE-018", "gateway-mounts-token-without-binding.yaml"),
 ]
 MUTANT_RUNS += [
     MutantRun(

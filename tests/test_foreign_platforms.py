@@ -46,6 +46,30 @@ EXPECTED_FINDINGS = {
         "HEALTH-001": "traefik has no healthcheck", "CONFIG-011": "no service declares read_only",
         "CONFIG-017": "traefik publishes 80 and 443, privileged ports",
     },
+    # Issue 21's shapes. Every secret a Docker secret; `>/dev/null`, `>> "$FILE"` and `>&2` on
+    # healthcheck lines are no Redis ACL passwords, and `disable: false` keeps the image's check.
+    "zulip-like-redirect-healthchecks.yml": {},
+    "netbox-like-env-files/docker-compose.yml": {
+        "CONFIG-001": "no limits",
+        "CONFIG-004": "env/*.env hold the database, Redis and Django secrets (and an empty EMAIL_PASSWORD)",
+        "CONFIG-011": "no service declares read_only",
+    },
+    "taiga-like-committed-dotenv/docker-compose.yml": {
+        "CONFIG-001": "no limits", "CONFIG-003": "taiga-back and taiga-async on latest",
+        "CONFIG-004": "the committed .env sets taiga/taiga, taiga-secret-key, an Erlang cookie, an SMTP password",
+        "CONFIG-009": "the gateway publishes 9000 on every interface", "CONFIG-011": "no service declares read_only",
+        "HEALTH-001": "only the database has a healthcheck (and none of the images is here to read)",
+    },
+    "capabilities-host-paths.yml": {
+        "CONFIG-008": "/lib/modules, /usr/src and /var/run (it holds the Docker socket)",
+        "CONFIG-009": "the VPN publishes 51820/udp on every interface (a VPN must: declare it the edge and waive)",
+        "CONFIG-010": "the VPN publishes and is no edge the suite knows",
+        "CONFIG-018": "NET_ADMIN, SYS_MODULE, SYS_ADMIN, BPF, PERFMON, SYS_RESOURCE added",
+    },
+    "root-user-floating-tags.yml": {
+        "CONFIG-003": "alpine, release, nightly channels and postgres:16",
+        "CONFIG-019": "web runs as root, migrate as 0:0",
+    },
 }
 EXPECTED_PLATFORM = {
     "webapp-db.yml": "edge=-, gateway=web, worker=-, web=-, event_store=db (postgres), cache=-, broker=-",
@@ -57,6 +81,12 @@ EXPECTED_PLATFORM = {
                          "search=elasticsearch (elasticsearch)",
     "pliers-seed-002.yml": "edge=traefik (traefik), gateway=ai-service+api+web, worker=-, web=-, "
                            "event_store=postgres (postgres), cache=redis (redis), broker=-",
+    # The data roles only: which role an application service gets is inference's (issue 21 item 4).
+    "zulip-like-redirect-healthchecks.yml": "event_store=db (postgres), cache=redis (redis), broker=rabbitmq (rabbitmq)",
+    "netbox-like-env-files/docker-compose.yml": "event_store=postgres (postgres), cache=redis+redis-cache (redis)",
+    "taiga-like-committed-dotenv/docker-compose.yml": "event_store=taiga-db (postgres)",
+    "capabilities-host-paths.yml": "event_store=db (postgres)",
+    "root-user-floating-tags.yml": "event_store=db (postgres), cache=cache (redis)",
 }
 
 

@@ -51,7 +51,7 @@ def test_a_manifests_run_passes_the_reference_and_reports_it(reports_dir):
     junit = ET.parse(reports_dir / "junit.xml")
     assert set(kube) <= {p.get("value") for p in junit.iter("property") if p.get("name") == "control_id"}
     page = (reports_dir / "report.html").read_text()
-    assert "Kubernetes manifests (KUBE, 15)" in page and all(f'id="{i}"' in page for i in kube)
+    assert f"Kubernetes manifests (KUBE, {len(CONTROLS)})" in page and all(f'id="{i}"' in page for i in kube)
     assert "Network reachability from the NetworkPolicies" in page
 
 
@@ -74,11 +74,14 @@ def test_seed_004s_deployment_fails_what_it_leaves_out_and_passes_what_it_sets(r
     statuses = {c["id"]: c["status"] for c in result.report["controls"]}
     # What the seed sets: probes on /health with distinct timing, the rollout numbers, the history.
     set_by_the_seed = ("KUBE-001", "KUBE-002", "KUBE-003", "KUBE-004", "KUBE-005")
-    # What it leaves out: replicas and a budget, resources, a securityContext, a pinned image.
-    left_out = ("KUBE-006", "KUBE-007", "KUBE-008", "KUBE-009", "KUBE-010", "KUBE-011", "KUBE-012", "KUBE-014")
+    # What it leaves out: replicas and a budget, resources, a securityContext, a pinned image,
+    # a seccomp profile, `automountServiceAccountToken: false`.
+    left_out = ("KUBE-006", "KUBE-007", "KUBE-008", "KUBE-009", "KUBE-010", "KUBE-011", "KUBE-012", "KUBE-014",
+                "KUBE-017", "KUBE-018")
     assert {c: statuses[c] for c in set_by_the_seed} == {c: "passed" for c in set_by_the_seed}, statuses
     assert {c: statuses[c] for c in left_out} == {c: "failed" for c in left_out}, statuses
     assert statuses["KUBE-015"] == "not_applicable"  # the snippets declare no data service
+    assert statuses["KUBE-013"] == statuses["KUBE-016"] == "passed"  # no secret, no host access
     assert "empacts/api:latest" in result.failing()["KUBE-014"]
 
 

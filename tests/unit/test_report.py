@@ -90,3 +90,12 @@ def test_the_case_a_crashed_worker_was_running_is_an_error_of_its_control():
     (entry,) = report.finish()
     assert (entry["id"], entry["status"]) == ("HEALTH-002", "error")
     assert "crashed" in entry["message"]
+
+
+def test_a_long_message_keeps_every_offender():
+    """Sentry's CONFIG-001 names 57 services: the JSON keeps all of them (SARIF locates each one it names)."""
+    message = "limits missing: " + ", ".join(f"service-{i}: memory" for i in range(57)) + ", service-56: cpus"
+    report = ControlReport()
+    report.add(_report("suites/test_config.py::test_x", "call", "failed", longrepr=f"AssertionError: {message}"))
+    (entry,) = report.finish()
+    assert entry["message"].endswith(message) and len(message) > 1000

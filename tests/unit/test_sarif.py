@@ -121,3 +121,17 @@ def test_service_lines_follow_yaml_not_text(tmp_path):
                        "  db:\n    image: !reset null\nvolumes:\n  db: {}\n")
     assert service_lines(compose) == {"web": 5, "db": 7}
     assert ComposeLocations([str(compose)]).of_service("nope") is None
+
+
+def test_a_long_message_locates_every_service_it_names(tmp_path):
+    """Sentry's shape: 57 services without limits, a message far past 2000 characters, one location each."""
+    names = [f"sentry-worker-{i}" for i in range(57)]
+    stack = tmp_path / "docker-compose.yml"
+    stack.write_text("services:\n" + "".join(f"  {n}:\n    image: getsentry/sentry:24.11.1\n" for n in names))
+    message = "limits missing: " + ", ".join(f"{n}: memory, {n}: cpus" for n in names)
+    document = {"stack": {"project": "p", "files": [str(stack)]},
+                "controls": [{"id": "CONFIG-001", "title": "Limits.", "severity": "medium", "reference": "seed 001",
+                              "status": "failed", "message": message}]}
+    log = sarif.build(document, [str(stack)], names, tmp_path, "0.1.0")
+    assert len(message) > 2000
+    assert len(_result(log, "CONFIG-001")["locations"]) == 57
