@@ -83,6 +83,14 @@ def pytest_addoption(parser):
         help="longest a load timeline phase runs after its action when its window still lacks the requests "
         "its failure budget needs (default 60; README: Load tests and scaling)",
     )
+    group.addoption(
+        "--release-max-fail-ratio",
+        type=float,
+        default=0.005,
+        metavar="RATIO",
+        help="the failure budget of the release phases (ROLLOUT): the highest share of requests that may "
+        "fail during a rolling update, a broken release or a graceful shutdown (default 0.005)",
+    )
     gate = parser.getgroup("gate", "the gate: selection, waivers, threshold, baseline (fixtures/gate/)")
     gate.addoption(
         "--controls",

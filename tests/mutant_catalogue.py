@@ -196,10 +196,13 @@ MUTANT_RUNS = [
         # Scripts that exit 0 and lose data; the stores themselves are the reference ones. The
         # migration that empties the orders table (ROLLOUT-013) only runs when that control runs
         # it, alone: the backups' round trips compare what they dump against the store as it is.
-        "lossy-backup-scripts-lossy-migration",
-        ("backup/lossy-ops-scripts.yml", "rollout/migrations-drop-and-recreate-orders.yml"),
-        ("BACKUP-001", "BACKUP-002", "BACKUP-004", "BACKUP-006", "ROLLOUT-013"),
-        must_say=(("ROLLOUT-013", "public.orders 0/"),),
+        # And a gateway that ignores SIGTERM (ROLLOUT-003: the load timeline's shutdown phase
+        # alone), which no backup round trip touches.
+        "lossy-backup-scripts-lossy-migration-gateway-ignores-sigterm",
+        ("backup/lossy-ops-scripts.yml", "rollout/migrations-drop-and-recreate-orders.yml",
+         "rollout/gateway-ignores-sigterm.yml"),
+        ("BACKUP-001", "BACKUP-002", "BACKUP-004", "BACKUP-006", "ROLLOUT-013", "ROLLOUT-003"),
+        must_say=(("ROLLOUT-013", "public.orders 0/"), ("ROLLOUT-003", "did not exit on SIGTERM")),
     ),
     MutantRun(
         # Each store loses data in its own way, so each control fails for its own mutant:
@@ -254,14 +257,19 @@ MUTANT_RUNS += [
     MutantRun(
         # Seed 002's second platform, broken where it differs from the first: a Docker secret
         # back in an environment, the AI service published, Redis without its password, /ai/
-        # pinned to one replica, the API on the web frontend's network; each touches a
-        # different service or network.
-        "pliers-secret-in-env-published-ai-open-redis-ai-on-one-replica",
+        # pinned to one replica and /api/ without failover at the edge, the API on the web
+        # frontend's network, the AI service's releases replacing every replica at once; each
+        # touches a different service or network. ROLLOUT-001 names both of its own: the load
+        # goes through /api/, so the failed requests are the edge's, and /ai/'s rollout leaves
+        # no replica serving whatever the load.
+        "pliers-secret-in-env-published-ai-open-redis-ai-on-one-replica-releases-break",
         ("pliers/api-jwt-secret-in-environment.yml", "pliers/ai-service-published.yml",
          "pliers/redis-without-password.yml", "pliers/edge-ai-single-replica.yml",
-         "pliers/api-on-frontend-network.yml"),
-        ("RUNTIME-023", "NET-005", "CRED-005", "CRED-006", "CRED-007", "SCALE-006", "NET-007"),
+         "pliers/api-on-frontend-network.yml", "pliers/ai-service-replaced-all-at-once.yml"),
+        ("RUNTIME-023", "NET-005", "CRED-005", "CRED-006", "CRED-007", "SCALE-006", "NET-007", "ROLLOUT-001"),
         stack_file=PLIERS,
+        must_say=(("ROLLOUT-001", "ai-service: only 0 of 2 replicas serving"),
+                  ("ROLLOUT-001", "of requests failed during the rolling-update phase")),
     ),
 ]
 
@@ -316,8 +324,10 @@ MUTANT_RUNS += [
             "network/redis-on-backend-network.yml",
             "network/frontend-not-internal.yml",
         ),
-        ("HEALTH-010", "NET-007", "NET-008"),
+        # ROLLOUT-002 too: a gateway healthcheck that always passes takes a broken release as healthy.
+        ("HEALTH-010", "NET-007", "NET-008", "ROLLOUT-002"),
         must_say=(
+            ("ROLLOUT-002", "api-gateway: the broken release went through"),
             ("HEALTH-010", "api-gateway: still healthy after"),
             ("HEALTH-010", "postgres: still healthy after"),
             ("HEALTH-010", "order-service: still healthy after"),
@@ -328,3 +338,4 @@ MUTANT_RUNS += [
         ),
     ),
 ]
+

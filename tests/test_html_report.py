@@ -48,9 +48,9 @@ def rendered(tmp_path) -> Path:
     return html_report.write(document, reports)
 
 
-def _browser_probe(page: Path, tmp_path: Path) -> dict:
+def _browser_probe(page: Path, tmp_path: Path, probe: str = _PROBE) -> dict:
     probed = tmp_path / "probed.html"
-    probed.write_text(page.read_text().replace("</body>", _PROBE + "</body>"))
+    probed.write_text(page.read_text().replace("</body>", probe + "</body>"))
     result = subprocess.run(
         [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,900",
          f"--user-data-dir={tmp_path / 'chromium-profile'}", "--dump-dom", probed.as_uri()],
@@ -114,3 +114,58 @@ def test_the_load_timeline_lists_its_phases_with_the_requests_each_judged(tmp_pa
     assert "<td>steady</td><td>—</td><td>10.5</td><td>1283</td><td>0</td><td>345</td><td>300</td>" in page
     assert "<td>scale-out</td><td>docker compose up failed</td>" in page
     assert "<td>scale-in</td><td>the &quot;scale-out&quot; phase left the stack broken</td><td colspan=\"4\">—</td>" in page
+
+
+# What the timeline chart shows once laid out: its phases as bands with their names, and a line per series.
+_TIMELINE_PROBE = """<script>
+const chart = document.querySelector('svg.timeline');
+const box = chart ? chart.getBoundingClientRect() : null;
+document.body.setAttribute('data-probe', JSON.stringify({
+  width: box && box.width,
+  phases: [...document.querySelectorAll('svg.timeline g.phase')].map(g => [g.dataset.phase,
+    Math.round(g.querySelector('rect').getBBox().width)]),
+  drawn: [...document.querySelectorAll('svg.timeline polyline.series')].filter(p => p.getTotalLength() > 0)
+    .map(p => p.dataset.series),
+  serving: [...document.querySelectorAll('svg.timeline g.phase text')].map(t => t.textContent),
+}));
+</script>"""
+
+
+def test_the_load_timeline_is_drawn_with_its_phases_and_the_replicas_serving(tmp_path):
+    """Per-request records over 60 s, in release phases: a band per phase with its name and the
+    replicas that answered in its window, and the four series drawn over the same axis."""
+    reports = tmp_path / "reports"
+    shutil.copytree(RECORDED, reports)
+    load = reports / "load"
+    shutil.copyfile(next(load.glob("*_stats_history.csv")), load / "timeline_stats_history.csv")
+    t0 = 1_800_000_000.0
+    rows = ["start,response_ms,name,status,failed,error,replica,request_id"]
+    for i in range(60 * 20):  # 20 requests a second; replica r3 joins at 20 s, r1 leaves at 40 s
+        t = t0 + i / 20
+        replicas = [r for r, (joined, left) in {"r1": (0, 40), "r2": (0, 60), "r3": (20, 60)}.items()
+                    if joined <= t - t0 < left]
+        failed = 30 <= t - t0 < 31 and i % 4 == 0
+        rows.append(f"{t:.3f},{100 + i % 50},GET /orders,{502 if failed else 200},{int(failed)},"
+                    f"{'GET answered 502' if failed else ''},{'' if failed else replicas[i % len(replicas)]},id-{i}")
+    (load / "timeline_requests.csv").write_text("\n".join(rows) + "\n")
+
+    def phase(name: str, start: float, end: float, shares: dict) -> dict:
+        return {"name": name, "did": f"{name} done", "start": t0 + start, "end": t0 + end,
+                "window": {"start": t0 + start, "end": t0 + end, "requests": 1, "failures": 0, "p95_ms": 1,
+                           "shares": shares}}
+
+    (load / "timeline.json").write_text(json.dumps({"phases": [
+        phase("steady", 0, 15, {"r1": 150, "r2": 150}),
+        phase("rolling-update", 16, 45, {"r1": 200, "r2": 200, "r3": 150, "(no answer)": 5}),
+        phase("shutdown", 46, 60, {"r2": 140, "r3": 140}),
+    ]}))
+    page = html_report.write(json.loads((reports / "conformance.json").read_text()), reports)
+    assert "<script" not in page.read_text()
+    probe = _browser_probe(page, tmp_path, _TIMELINE_PROBE)
+    assert probe["width"] > 1000, probe
+    assert [name for name, _ in probe["phases"]] == ["steady", "rolling-update", "shutdown"], probe
+    assert all(width > 100 for _, width in probe["phases"]), probe  # each band spans its seconds
+    assert probe["drawn"] == ["requests/s", "failures/s", "p95 ms", "replicas serving"], probe
+    assert probe["serving"] == ["steady", "2 replicas", "rolling-update", "3 replicas", "shutdown", "2 replicas"], probe
+    series = html_report._per_second(load / "timeline_requests.csv")
+    assert {v for _, v in series["replicas serving"]} == {2, 3} and max(v for _, v in series["failures/s"]) == 5

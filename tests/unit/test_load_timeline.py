@@ -30,11 +30,20 @@ def test_the_evidence_a_budget_needs_follows_the_rule_of_three():
 
 def test_only_the_phases_the_selection_judges_run_and_the_actions_before_them():
     phases = timeline.phases(max_s=60)
-    assert _names(phases) == ["steady", "scale-out", "scale-in", "replica-lost"]
+    assert _names(phases) == ["steady", "scale-out", "scale-in", "replica-lost", "broken-release", "rolling-update",
+                              "rollback", "shutdown"]
     assert _names(timeline.planned(phases, {"steady"})) == ["steady"]
     # scale-in starts from the shape scale-out leaves; the action-less steady phase is not needed.
     assert _names(timeline.planned(phases, {"scale-in"})) == ["scale-out", "scale-in"]
-    assert _names(timeline.planned(phases, {"steady", "replica-lost"})) == _names(phases)
+    assert _names(timeline.planned(phases, {"steady", "replica-lost"})) == _names(phases)[:4]
+    # The release phases put the declared shape back themselves: nothing unjudged before them runs,
+    # but the rollback runs after the update it undoes.
+    assert _names(timeline.planned(phases, {"rolling-update"})) == ["rolling-update"]
+    assert _names(timeline.planned(phases, {"shutdown"})) == ["shutdown"]
+    assert _names(timeline.planned(phases, {"broken-release", "shutdown"})) == ["broken-release", "shutdown"]
+    assert _names(timeline.planned(phases, {"broken-release", "rolling-update", "shutdown"})) == [
+        "broken-release", "rolling-update", "rollback", "shutdown"]
+    assert _names(timeline.planned(phases, {"steady", "shutdown"})) == ["steady", "shutdown"]
     assert timeline.planned(phases, set()) == []
     with pytest.raises(ValueError, match="no load phase named rollout"):
         timeline.planned(phases, {"rollout"})

@@ -44,6 +44,12 @@ REQUEST_DELAY_SECONDS = float(os.environ.get("REQUEST_DELAY_SECONDS", "0"))
 # A request's correlation id (seed 003 §What the Platform Handles): the client's, or one minted
 # here; it goes back in the response, with the command to the broker and into every log line.
 CORRELATION_HEADER = "X-Correlation-ID"
+# The release this image is (seed 004 §Application Health: /health reports APP_VERSION); a
+# release image sets it (fixtures/engine/images.py release_image).
+APP_VERSION = os.environ.get("APP_VERSION", "1")
+# A fault-injection knob for release drills (default off): a release built with a wrong
+# configuration, which starts but whose health endpoints answer 503, so its healthcheck fails.
+RELEASE_FAULT = os.environ.get("RELEASE_FAULT", "")
 
 log = logging.getLogger("api-gateway")
 
@@ -150,6 +156,9 @@ async def check(name, probe):
 
 async def health(request):
     app = request.app
+    if RELEASE_FAULT:
+        return web.json_response({"status": "misconfigured", "replica": REPLICA, "version": APP_VERSION,
+                                  "detail": RELEASE_FAULT}, status=503)
     cache = app["health"]
     if time.monotonic() - cache["at"] >= HEALTH_CACHE_SECONDS:
         results = await asyncio.gather(
@@ -159,7 +168,7 @@ async def health(request):
         )
         dependencies = dict(zip(("postgres", "rabbitmq", "redis"), results))
         ok = all(d["status"] == "up" for d in dependencies.values())
-        report = {"status": "ok" if ok else "degraded", "replica": REPLICA,
+        report = {"status": "ok" if ok else "degraded", "replica": REPLICA, "version": APP_VERSION,
                   "dependencies": dependencies}
         cache.update(at=time.monotonic(), report=report)
     report = cache["report"]
@@ -167,6 +176,8 @@ async def health(request):
 
 
 async def live(request):
+    if RELEASE_FAULT:
+        return web.json_response({"status": "misconfigured", "detail": RELEASE_FAULT}, status=503)
     return web.json_response({"status": "alive"})
 
 

@@ -17,6 +17,11 @@ from redis.backoff import NoBackoff
 REPLICA = socket.gethostname()
 CHECK_TIMEOUT = 2.0
 HEALTH_CACHE_SECONDS = float(os.environ.get("HEALTH_CACHE_SECONDS", "1"))
+# The release this image is (seed 004 §Application Health: /health reports APP_VERSION), and a
+# fault-injection knob for release drills (default off): a misconfigured release whose health
+# endpoints answer 503, so its healthcheck fails.
+APP_VERSION = os.environ.get("APP_VERSION", "1")
+RELEASE_FAULT = os.environ.get("RELEASE_FAULT", "")
 
 log = logging.getLogger("pliers")
 
@@ -99,19 +104,24 @@ def health_handler(probes: dict):
     """/health: each dependency's status (seed 002 §Health check), 503 when one is down; cached a moment
     so a burst of checks through the edge does not become a burst on the dependencies."""
     async def health(request):
+        if RELEASE_FAULT:
+            return web.json_response({"status": "misconfigured", "replica": REPLICA, "version": APP_VERSION,
+                                      "detail": RELEASE_FAULT}, status=503)
         cache = request.app["health"]
         if time.monotonic() - cache["at"] >= HEALTH_CACHE_SECONDS:
             results = await asyncio.gather(*(check(name, lambda p=p: p(request.app)) for name, p in probes.items()))
             dependencies = dict(zip(probes, results))
             ok = all(d["status"] == "up" for d in dependencies.values())
             cache.update(at=time.monotonic(), report={"status": "ok" if ok else "degraded", "replica": REPLICA,
-                                                      "dependencies": dependencies})
+                                                      "version": APP_VERSION, "dependencies": dependencies})
         report = cache["report"]
         return web.json_response(report, status=200 if report["status"] == "ok" else 503)
     return health
 
 
 async def live(request):
+    if RELEASE_FAULT:
+        return web.json_response({"status": "misconfigured", "detail": RELEASE_FAULT}, status=503)
     return web.json_response({"status": "alive"})
 
 
