@@ -44,7 +44,7 @@ static: setup
 manifests: setup
 	$(BIN)/pytest suites/ --target manifests --manifests k8s/ $(PYTEST_ARGS)
 
-test: setup
+test: setup images
 	$(BIN)/pytest tests/ -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 images: setup
