@@ -43,6 +43,21 @@ def pytest_addoption(parser):
         help="; ".join(f"{name}: {targets.get(name).help}" for name in targets.names()),
     )
     group.addoption(
+        "--orchestrator",
+        choices=("compose", "swarm"),
+        default="compose",
+        help="what --target static judges the compose model for: swarm adds the SWARM chapter's static "
+        "controls (a stack for Docker Swarm: update and rollback config, placement, restart bounds), no engine needed",
+    )
+    group.addoption(
+        "--swarm-max-update-share",
+        type=float,
+        default=0.5,
+        metavar="SHARE",
+        help="the largest share of a service's replicas a Swarm update may replace at once (SWARM-001; "
+        "default 0.5; one replica at a time is always allowed)",
+    )
+    group.addoption(
         "--manifests",
         action="append",
         default=[],
