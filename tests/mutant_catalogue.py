@@ -26,10 +26,18 @@ class MutantRun:
     # (control id, words its message must carry): when one bring-up holds several mutants of
     # one control, each must be named in its failure, not just one of them.
     must_say: tuple[tuple[str, str], ...] = ()
+    args: tuple[str, ...] = ()  # more options of the suite run (`--orchestrator swarm`)
 
 
 def _static(control_id: str, override: str) -> MutantRun:
     return MutantRun(override.split("/")[-1].removesuffix(".yml"), (override,), (control_id,), live=False)
+
+
+def _swarm(control_id: str, override: str, *said: str) -> MutantRun:
+    """A SWARM mutant: the reference judged as a Swarm stack from the file alone, failing its one
+    control with a message that names the fault."""
+    return MutantRun(override.removesuffix(".yml"), (f"swarm/{override}",), (control_id,), live=False,
+                     must_say=tuple((control_id, words) for words in said), args=("--orchestrator", "swarm"))
 
 
 MUTANT_RUNS = [
@@ -65,6 +73,15 @@ MUTANT_RUNS = [
     _static("CRED-020", "cred/postgres-trusts-host-connections.yml"),
     _static("CRED-020", "cred/redis-without-password.yml"),
     _static("OBS-003", "obs/order-service-logs-without-max-size.yml"),
+    _swarm("SWARM-001", "gateway-update-pauses-on-failure.yml", "api-gateway: failure_action pause, not rollback"),
+    _swarm("SWARM-001", "gateway-updates-every-replica-at-once.yml", "api-gateway: parallelism 3 of 3 replicas"),
+    _swarm("SWARM-002", "gateway-monitor-shorter-than-healthcheck.yml",
+           "api-gateway: monitor 10s is shorter than its healthcheck window"),
+    _swarm("SWARM-003", "order-service-without-rollback-config.yml", "no deploy.rollback_config: order-service"),
+    _swarm("SWARM-004", "postgres-two-replicas-unpinned.yml", "postgres: 2 replicas, not 1",
+           "postgres: keeps postgres-data but has no placement constraint"),
+    _swarm("SWARM-005", "redis-restarts-without-bound.yml", "redis: no max_attempts"),
+    _swarm("SWARM-006", "database-network-not-internal.yml", "database (postgres) is not internal"),
     MutantRun(
         "dependency-faults",
         (

@@ -39,10 +39,13 @@ def _override_args(run) -> list[str]:
 
 @pytest.mark.parametrize("run", [r for r in MUTANT_RUNS if not r.live], ids=lambda r: r.name)
 def test_static_mutant_fails_its_controls(run, reports_dir):
-    result = run_suite(reports_dir, "--target", "static", *_override_args(run), timeout_s=120)
+    result = run_suite(reports_dir, "--target", "static", *run.args, *_override_args(run), timeout_s=120)
     assert result.returncode == 1, result.output[-2000:]
     assert sorted(result.failing()) == sorted(run.must_fail), result.failing()
     assert {c: result.status_of(c) for c in run.must_fail} == {c: "failed" for c in run.must_fail}
+    messages = result.failing()
+    unsaid = [f"{c}: {words!r}" for c, words in run.must_say if words not in messages.get(c, "")]
+    assert not unsaid, f"failures that do not name their mutant: {unsaid}\n{messages}"
 
 
 @pytest.mark.bringup
