@@ -1,0 +1,101 @@
+"""The SWARM chapter's reading of `deploy:` (fixtures/deploy_model.py) and who it applies to."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from fixtures import targets
+from fixtures.deploy_model import (
+    health_window,
+    pinning_constraints,
+    replicas_of,
+    seconds,
+    service_networks,
+    unpinned_reason,
+    updated_services,
+)
+from fixtures.platform import Platform
+from fixtures.platform.description import RoleBinding
+from fixtures.stack import ComposeModel
+
+SWARM = ("target:orchestrated_by_swarm",)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("1m20s", 80.0), ("80s", 80.0), ("500ms", 0.5), ("2m0s", 120.0), ("1h", 3600.0), (30, 30.0), ("15", 15.0),
+    (None, None), ("", None),
+])
+def test_a_compose_duration_is_seconds(value, expected):
+    assert seconds(value) == expected
+
+
+def test_a_duration_that_is_none_is_said():
+    with pytest.raises(ValueError, match="'soon' is not a duration"):
+        seconds("soon")
+    assert seconds(None, 5.0) == 5.0
+
+
+def test_the_healthcheck_window_is_start_period_and_retries_of_interval_and_timeout():
+    window = health_window({"healthcheck": {"test": ["CMD", "true"], "interval": "5s", "timeout": "5s", "retries": 6,
+                                            "start_period": "20s"}})
+    assert window.seconds == 80 and str(window) == (
+        "start_period 20s + 6 retries x (interval 5s + timeout 5s) = 80s")
+    # Docker's defaults for what is left out: 30 s, 30 s, 3 retries, no start period.
+    assert health_window({"healthcheck": {"test": ["CMD", "true"]}}).seconds == 180
+    assert health_window({"healthcheck": {"disable": True}}) is None
+    assert health_window({"healthcheck": {"test": ["NONE"]}}) is None
+    assert health_window({}) is None
+
+
+def test_replicas_default_to_one_and_global_has_none():
+    assert replicas_of({}) == 1
+    assert replicas_of({"deploy": {"replicas": 3}}) == 3
+    assert replicas_of({"deploy": {"mode": "global"}}) is None
+
+
+def test_a_pin_names_a_node_or_labelled_nodes_or_the_managers():
+    def pins(*constraints):
+        return pinning_constraints({"deploy": {"placement": {"constraints": list(constraints)}}})
+
+    assert pins("node.hostname == db1", "node.labels.db == true", "node.role == manager") == [
+        "node.hostname == db1", "node.labels.db == true", "node.role == manager"]
+    assert pins("node.role == worker", "node.platform.os == linux", "node.labels.db != true") == []
+    assert pinning_constraints({}) == []
+
+
+def test_an_unpinned_data_service_gives_its_reason_in_a_label():
+    assert unpinned_reason({"labels": {"io.conformance.swarm.unpinned": "volume on NFS"}}) == "volume on NFS"
+    assert unpinned_reason({"deploy": {"labels": {"io.conformance.swarm.unpinned": "shared"}}}) == "shared"
+    assert unpinned_reason({"labels": {"other": "x"}}) == ""
+
+
+def test_a_service_with_no_network_is_on_the_default_one():
+    assert service_networks({}) == ["default"]
+    assert service_networks({"network_mode": "host"}) == []
+    assert service_networks({"networks": {"b": None, "a": {}}}) == ["a", "b"]
+
+
+def test_updated_services_are_chosen_by_role_and_replicas_never_one_shots_nor_data():
+    model = ComposeModel({"services": {
+        "db": {"deploy": {"replicas": 2}}, "proxy": {}, "api": {"deploy": {"replicas": 3}}, "jobs": {},
+        "scaled": {"deploy": {"replicas": 2}}, "everywhere": {"deploy": {"mode": "global"}}, "lonely": {},
+        "migrate": {"deploy": {"replicas": 2}},
+        "init": {}, "uses-init": {"depends_on": {"init": {"condition": "service_completed_successfully"}}},
+    }})
+    platform = Platform(roles={"event_store": RoleBinding(["db"]), "edge": RoleBinding(["proxy"]),
+                               "gateway": RoleBinding(["api"]), "worker": RoleBinding(["jobs"]),
+                               "migrations": RoleBinding(["migrate"])})
+    assert updated_services(model, platform) == ["api", "everywhere", "jobs", "proxy", "scaled"]
+
+
+def test_swarm_controls_apply_to_a_swarm_model_only():
+    reason = ("SWARM controls judge a platform deployed on Docker Swarm: run with --target swarm, "
+              "or --target static --orchestrator swarm to judge the compose file for Swarm")
+    static = targets.get("static")
+    assert static.unmet(SWARM) == reason
+    assert static.unmet(SWARM, SimpleNamespace(orchestrator="compose")) == reason
+    assert static.unmet(SWARM, SimpleNamespace(orchestrator="swarm")) is None
+    # The option is static's: the compose target runs a compose platform whatever it says.
+    assert targets.get("compose").unmet(SWARM, SimpleNamespace(orchestrator="swarm")) == reason
+    assert static.unmet(("target:live",), SimpleNamespace(orchestrator="swarm")) == (
+        "a live control: --target static judges the compose model only")
