@@ -1,7 +1,7 @@
 """Swarm: what the compose model declares for Docker Swarm, judged without an engine.
 
-`docker stack deploy` runs the file's `deploy:` as written (Docker's compose file reference,
-"Compose Deploy Specification": update_config, rollback_config, restart_policy, placement;
+`docker stack deploy` runs the file's `deploy:` as written (the Compose Deploy Specification,
+docs.docker.com/reference/compose-file/deploy: update_config, rollback_config, restart_policy, placement;
 `docker service update --update-failure-action/--update-monitor`), so a release on Swarm is as
 safe as those numbers: whether a bad task is noticed, in time, and rolled back. These controls
 need `target:orchestrated_by_swarm`: `--target swarm`, or `--target static --orchestrator swarm`
@@ -35,7 +35,7 @@ from fixtures.deploy_model import (
 
 NEEDS = ("target:orchestrated_by_swarm",)
 ORDERS = ("start-first", "stop-first")
-SPEC = "Docker compose file reference §Compose Deploy Specification"
+SPEC = "Compose Deploy Specification (docs.docker.com/reference/compose-file/deploy)"
 
 
 def _updated(compose_model, platform) -> list[str]:
@@ -65,7 +65,8 @@ def _duration(value, default: float, where: str, problems: list[str]) -> float |
         return None
 
 
-@control("SWARM-001", severity="high", reference=f"seed 004 §Rollback Strategy; seed 001 §Rolling Updates; {SPEC} (update_config)",
+@control("SWARM-001", severity="high", reference=f"seed 004 §Rollback Strategy; seed 002 §Model 2: Multi-Container "
+         f"Orchestration; seed 001 §Rolling Updates; {SPEC} (update_config)",
          needs=NEEDS)
 def test_every_updated_service_rolls_back_a_failed_update_a_share_at_a_time(compose_model, platform, request, observed):
     """Every service a release replaces declares `deploy.update_config` with `failure_action: rollback`, an `order`, and a `parallelism` of at most the allowed share of its replicas.
@@ -127,7 +128,8 @@ def test_the_update_monitor_outlasts_the_healthcheck_window(compose_model, platf
         window = health_window(service)
         config = deploy_of(service).get("update_config") or {}
         monitor = _duration(config.get("monitor"), SWARM_DEFAULT_MONITOR_S, f"{name}: update_config.monitor", problems)
-        said = f"monitor {monitor:g}s" + ("" if config.get("monitor") else " (unset: Swarm's default)") if monitor is not None else ""
+        said = ("monitor unset (0s by the compose spec, 5s by `docker service`)" if not config.get("monitor")
+                else f"monitor {monitor:g}s" if monitor is not None else "")
         if window is None:
             problems.append(f"{name}: no healthcheck in the compose files, so Swarm cannot tell a bad task from a good one")
             continue
@@ -185,8 +187,9 @@ def test_data_services_run_one_replica_pinned_to_their_volume(compose_model, pla
             problems.append(f"{name}: {'mode global (one task per node)' if replicas is None else f'{replicas} replicas'}, "
                             f"not 1")
         if volumes and not pins and not reason:
-            problems.append(f"{name}: keeps {', '.join(volumes)} but has no placement constraint that keeps it on "
-                            f"their node (node.hostname/node.id/node.labels.X == ..., or label {UNPINNED_LABEL} with the reason)")
+            problems.append(f"{name}: keeps {', '.join(volumes)} but has no placement constraint that keeps it on the "
+                            f"volume's node (node.hostname/node.id/node.labels.X == ..., or label {UNPINNED_LABEL} "
+                            f"with the reason)")
     observed("; ".join(found))
     assert not problems, "; ".join(problems)
 
