@@ -176,11 +176,12 @@ MUTANT_RUNS = [
             "health/gateway-stale-health-cache.yml",
             "network/redis-on-backend-network.yml",
             "config/rabbitmq-management-published.yml",
-            # And the metrics tier, broken in five ways that touch only Prometheus and Alertmanager
-            # (published too, so NET-005 fails for them as well as for the management UI).
-            "obs/prometheus-scrapes-order-service-on-wrong-port.yml",
+            # And the metrics tier, broken in five ways: the order-service's metrics port, Prometheus's
+            # rules, its Alertmanager, its flags, and its port published (NET-005 then fails for it
+            # as well as for the management UI).
+            "obs/order-service-metrics-on-another-port.yml",
             "obs/prometheus-rules-without-high-response-time.yml",
-            "obs/alertmanager-out-of-prometheus-reach.yml",
+            "obs/prometheus-alerts-to-a-wrong-port.yml",
             "obs/prometheus-admin-api-enabled.yml",
             "obs/prometheus-published.yml",
         ),
