@@ -351,20 +351,26 @@ def _burst(gateway, count: int) -> dict[str, int]:
     return {answer: answers.count(answer) for answer in sorted(set(answers))}
 
 
+# The fault: RabbitMQ's application stopped inside its running node (`rabbitmqctl stop_app`), so
+# its listeners close and every connection to it is refused at once; `start_app` brings it back
+# with its queues, in seconds. (A stopped container would make each publish wait out its timeout.)
+_BROKER_OFF, _BROKER_ON = "rabbitmqctl -q stop_app", "rabbitmqctl -q start_app"
+
+
 @pytest.mark.disruptive
 @control("OBS-007", severity="high", reference=METRICS,
-         needs=("metrics:prometheus", "edge", "gateway", "broker", "app:orders"))
-def test_high_error_rate_fires_and_reaches_alertmanager(metrics_tier, stack, platform, gateway, observed):
+         needs=("metrics:prometheus", "edge", "gateway", "broker:rabbitmq", "app:orders"))
+def test_high_error_rate_fires_and_reaches_alertmanager(metrics_tier, stack, platform, gateway, service, observed):
     """HighErrorRate is inactive on the healthy platform, and fires and reaches Alertmanager when the gateway fails order commands.
 
     Rationale: an alert rule is only as good as the path from a fault to a notification: the
     gateway's metrics scraped, the rule evaluated, the alert sent to Alertmanager. The fault:
-    the broker stopped, so the gateway answers 503 to order commands (GETs still succeed), and
-    60 commands go through the edge over 10 s; the broker starts again at once. Alertmanager's
-    /api/v2/alerts is then read until HighErrorRate is active there (at most 60 s; the
-    rule's `for:` and Prometheus's intervals are the platform's configuration). Before the
-    fault, HighErrorRate must be inactive in Prometheus (errors of earlier controls leave
-    its rate window within 75 s).
+    RabbitMQ's application stopped in its node (`rabbitmqctl stop_app`), so the gateway answers
+    503 to order commands at once (reads still succeed), while 60 commands go through the edge
+    over 10 s; then the broker is started again. Alertmanager's /api/v2/alerts is read until
+    HighErrorRate is active there (at most 60 s after the fault; the rule's `for:` and
+    Prometheus's intervals are the platform's configuration). Before the fault, HighErrorRate
+    must be inactive in Prometheus (errors of earlier controls leave its rate window within 75 s).
     """
     if not metrics_tier.alertmanager_service:
         pytest.fail(f"the metrics role ({', '.join(platform.services_of('metrics'))}) runs no Alertmanager")
@@ -376,25 +382,27 @@ def test_high_error_rate_fires_and_reaches_alertmanager(metrics_tier, stack, pla
     assert state == "inactive", f"HighErrorRate is {state} on the healthy platform, {_QUIET_WAIT_S} s after the control began"
     broker = platform.service("broker")
     started = time.monotonic()
-    stack.stop(broker)
+    stopped = service(broker, 1).run(_BROKER_OFF)
     try:
+        assert stopped.rc == 0, f"{_BROKER_OFF} in {broker} failed: {stopped.stderr.strip()[:300]}"
         answers = _burst(gateway, _BURST)
+        deadline = started + _FIRING_WAIT_S
+        fired = None
+        while time.monotonic() < deadline:
+            if _in_alertmanager(metrics_tier, "HighErrorRate"):
+                fired = time.monotonic() - started
+                break
+            time.sleep(1)
     finally:
-        stack.start(broker)
-    deadline = started + _FIRING_WAIT_S
-    fired = None
-    while time.monotonic() < deadline:
-        if _in_alertmanager(metrics_tier, "HighErrorRate"):
-            fired = time.monotonic() - started
-            break
-        time.sleep(1)
+        restarted = service(broker, 1).run(_BROKER_ON)
     in_prometheus = _prometheus_state(metrics_tier, "HighErrorRate")
-    broker_states = stack.wait_healthy(broker, timeout_s=120)
+    broker_states = stack.wait_healthy(broker, timeout_s=60)
     burst = ", ".join(f"{n}× {answer}" for answer, n in answers.items())
-    observed(f"healthy: inactive; {broker} stopped, {_BURST} order commands answered {burst}; HighErrorRate "
+    observed(f"healthy: inactive; {broker} application stopped, {_BURST} order commands answered {burst}; HighErrorRate "
              + (f"in Alertmanager {fired:.0f} s after the fault" if fired is not None
                 else f"{in_prometheus} in Prometheus, not in Alertmanager after {_FIRING_WAIT_S} s")
-             + f"; {broker} {', '.join(broker_states)} again")
+             + f"; {broker} started again: {', '.join(broker_states)}")
+    assert restarted.rc == 0, f"{_BROKER_ON} in {broker} failed: {restarted.stderr.strip()[:300]}"
     assert sum(n for answer, n in answers.items() if answer.startswith("5")) >= _BURST // 2, (
         f"the fault did not make the gateway fail order commands ({burst})")
     assert fired is not None, (f"HighErrorRate never reached Alertmanager within {_FIRING_WAIT_S} s of the fault "
