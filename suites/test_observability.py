@@ -1,9 +1,11 @@
-"""Observability: a request can be followed through the platform, and every service's logs are readable and bounded.
+"""Observability: a request can be followed through the platform, its logs are readable and bounded, and its metrics tier alerts.
 
-The seeds' tracing, search and dashboards (Jaeger, Elasticsearch, Grafana) and their metrics
-tier cannot run on a machine without an image registry; they are judged as roles by the
-generic controls (docs/controls.md). What every platform can show is judged here: the
-correlation id (seed 003 §What the Platform Handles) and the logs (seed 000 §Best Practices 3).
+The seeds' tracing, search and dashboards (Jaeger, Elasticsearch, Grafana) cannot run on a
+machine without an image registry; they are judged as roles by the generic controls
+(docs/controls.md). What every platform can show is judged here: the correlation id (seed 003
+§What the Platform Handles) and the logs (seed 000 §Best Practices 3); and, on a platform with
+a metrics role (Prometheus, with Alertmanager), the seeds' alerting (seed 004 §Alert Rules,
+seed 001 §Alerting), asked of Prometheus's and Alertmanager's own APIs.
 """
 
 import re
@@ -13,6 +15,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import docker.errors
+import pytest
+import yaml
 from psycopg import sql
 
 from fixtures import clients, log_rotation
@@ -239,3 +243,233 @@ def test_every_container_runs_with_bounded_logs(stack, observed):
             seen[f"{name}#{replica}"] = log_rotation.described(driver, options)
     observed(_grouped(seen))
     assert not problems, _grouped(problems)
+
+
+# ------------------------------------------------------------------------------ metrics tier
+
+METRICS = "seed 004 §Monitoring and §Alert Rules; seed 001 §Alerting"
+# The seeds' alerts, by the names a Prometheus rule can carry: seed 004's two as written, seed
+# 001's three (Grafana alerts there) by their meaning.
+SEED_ALERTS = {
+    "HighErrorRate": "seed 004 §Alert Rules",
+    "HighResponseTime": "seed 004 §Alert Rules",
+    "HighErrorRatio": "seed 001 §Alerting (High Error Rate)",
+    "DatabaseConnectionIssues": "seed 001 §Alerting (Database Connection Issues)",
+    "QueueDepthWarning": "seed 001 §Alerting (Queue Depth Warning)",
+}
+_TARGETS_WAIT_S = 30  # a target re-created by an earlier control is found and scraped again within it
+_QUIET_WAIT_S = 75  # errors before the control leave a 1-minute rate window within it
+_BURST = 60  # order commands through the edge while the broker is down
+_WAVE = 6  # of them per second
+_FIRING_WAIT_S = 60
+
+
+def _targets(metrics_tier) -> tuple[list[str], dict[str, list[dict]]]:
+    """The scrape jobs Prometheus's configuration declares, and its active targets by job."""
+    config = yaml.safe_load(metrics_tier.query("/api/v1/status/config")["yaml"]) or {}
+    jobs = [job["job_name"] for job in config.get("scrape_configs") or []]
+    by_job: dict[str, list[dict]] = {job: [] for job in jobs}
+    for target in metrics_tier.query("/api/v1/targets", state="active")["activeTargets"]:
+        by_job.setdefault(target.get("scrapePool") or target["labels"].get("job", "?"), []).append(target)
+    return jobs, by_job
+
+
+@control("OBS-005", severity="medium", reference=METRICS, needs=("metrics:prometheus",))
+def test_every_scrape_target_is_up(metrics_tier, observed):
+    """Every scrape job Prometheus declares has targets, and every target is `up` in Prometheus's own API.
+
+    Rationale: an alert on a metric nobody scrapes never fires; a target down (wrong port, the
+    endpoint on another network, the exporter gone) is the silence no alert rule reports.
+    Prometheus's /api/v1/targets is read until every target has been scraped up, for at most
+    30 s (a replica re-created by an earlier control is found by DNS within seconds).
+    """
+    deadline = time.monotonic() + _TARGETS_WAIT_S
+    while True:
+        jobs, by_job = _targets(metrics_tier)
+        problems = [f"job {job} has no target" for job in jobs if not by_job.get(job)]
+        problems += [f"{job} {t['scrapeUrl']} is {t['health']}" + (f" ({t['lastError']})" if t.get("lastError") else "")
+                     for job, targets in sorted(by_job.items()) for t in targets if t["health"] != "up"]
+        if not problems or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    observed("; ".join(f"{job}: {sum(t['health'] == 'up' for t in by_job.get(job, []))}/{len(by_job.get(job, []))} up"
+                       for job in sorted(by_job)) or "no scrape job")
+    assert jobs, "Prometheus declares no scrape job"
+    assert not problems, "; ".join(problems)
+
+
+def _alert_rules(metrics_tier) -> dict[str, dict]:
+    return {rule["name"]: rule for group in metrics_tier.query("/api/v1/rules", type="alert")["groups"]
+            for rule in group["rules"]}
+
+
+@control("OBS-006", severity="medium", reference=METRICS, needs=("metrics:prometheus",))
+def test_the_seeds_alert_rules_are_loaded(metrics_tier, observed):
+    """Prometheus has loaded the seeds' alert rules (seed 004's HighErrorRate and HighResponseTime, seed 001's three) and each evaluates without error.
+
+    Rationale: a rules file that failed to load, a rule left out or one whose expression fails at
+    every evaluation looks like a quiet platform. Read from /api/v1/rules: each of the seeds'
+    alerts by name, its health `ok`, and the `for:` each waits.
+    """
+    rules = _alert_rules(metrics_tier)
+    missing = [f"{name} ({where})" for name, where in SEED_ALERTS.items() if name not in rules]
+    unhealthy = [f"{name}: {rules[name]['health']} ({rules[name].get('lastError') or 'no error given'})"
+                 for name in SEED_ALERTS if name in rules and rules[name]["health"] != "ok"]
+    observed("; ".join(f"{name} {rules[name]['health']}, for {rules[name].get('duration', 0):g}s"
+                       for name in SEED_ALERTS if name in rules) or "none of the seeds' alerts loaded")
+    assert not missing, f"not loaded: {', '.join(missing)}"
+    assert not unhealthy, "; ".join(unhealthy)
+
+
+def _prometheus_state(metrics_tier, name: str) -> str:
+    """The alert's state in Prometheus: inactive, pending or firing."""
+    states = [a["state"] for a in metrics_tier.query("/api/v1/alerts")["alerts"] if a["labels"].get("alertname") == name]
+    return "firing" if "firing" in states else "pending" if "pending" in states else "inactive"
+
+
+def _in_alertmanager(metrics_tier, name: str) -> bool:
+    return any(a["labels"].get("alertname") == name and a.get("status", {}).get("state") == "active"
+               for a in metrics_tier.alertmanager_alerts())
+
+
+def _burst(gateway, count: int) -> dict[str, int]:
+    """`count` order commands through the edge in waves a second apart: how many of each answer.
+
+    Spread over several scrapes: a counter series born during the fault (the first 503 of a
+    route on a replica) shows a rate only from its second sample on."""
+    def post(_):
+        try:
+            return str(gateway.place_order().status_code)
+        except OSError as exc:
+            return type(exc).__name__
+    answers = []
+    with ThreadPoolExecutor(max_workers=_WAVE) as pool:
+        for _ in range(0, count, _WAVE):
+            started = time.monotonic()
+            answers += pool.map(post, range(_WAVE))
+            time.sleep(max(0.0, 1 - (time.monotonic() - started)))
+    return {answer: answers.count(answer) for answer in sorted(set(answers))}
+
+
+# The fault: RabbitMQ's application stopped inside its running node (`rabbitmqctl stop_app`), so
+# its listeners close and every connection to it is refused at once; `start_app` brings it back
+# with its queues, in seconds. (A stopped container would make each publish wait out its timeout.)
+_BROKER_OFF, _BROKER_ON = "rabbitmqctl -q stop_app", "rabbitmqctl -q start_app"
+
+
+@pytest.mark.disruptive
+@control("OBS-007", severity="high", reference=METRICS,
+         needs=("metrics:prometheus", "edge", "gateway", "broker:rabbitmq", "app:orders"))
+def test_high_error_rate_fires_and_reaches_alertmanager(metrics_tier, stack, platform, gateway, service, observed):
+    """HighErrorRate is inactive on the healthy platform, and fires and reaches Alertmanager when the gateway fails order commands.
+
+    Rationale: an alert rule is only as good as the path from a fault to a notification: the
+    gateway's metrics scraped, the rule evaluated, the alert sent to Alertmanager. The fault:
+    RabbitMQ's application stopped in its node (`rabbitmqctl stop_app`), so the gateway answers
+    503 to order commands at once (reads still succeed), while 60 commands go through the edge
+    over 10 s; then the broker is started again. Alertmanager's /api/v2/alerts is read until
+    HighErrorRate is active there (at most 60 s after the fault; the rule's `for:` and
+    Prometheus's intervals are the platform's configuration). Before the fault, HighErrorRate
+    must be inactive in Prometheus (errors of earlier controls leave its rate window within 75 s).
+    """
+    if not metrics_tier.alertmanager_service:
+        pytest.fail(f"the metrics role ({', '.join(platform.services_of('metrics'))}) runs no Alertmanager")
+    if "HighErrorRate" not in _alert_rules(metrics_tier):
+        pytest.fail("Prometheus has no HighErrorRate rule (OBS-006)")
+    deadline = time.monotonic() + _QUIET_WAIT_S
+    while (state := _prometheus_state(metrics_tier, "HighErrorRate")) != "inactive" and time.monotonic() < deadline:
+        time.sleep(2)
+    assert state == "inactive", f"HighErrorRate is {state} on the healthy platform, {_QUIET_WAIT_S} s after the control began"
+    broker = platform.service("broker")
+    started = time.monotonic()
+    stopped = service(broker, 1).run(_BROKER_OFF)
+    try:
+        assert stopped.rc == 0, f"{_BROKER_OFF} in {broker} failed: {stopped.stderr.strip()[:300]}"
+        answers = _burst(gateway, _BURST)
+        deadline = started + _FIRING_WAIT_S
+        fired = None
+        while time.monotonic() < deadline:
+            if _in_alertmanager(metrics_tier, "HighErrorRate"):
+                fired = time.monotonic() - started
+                break
+            time.sleep(1)
+    finally:
+        restarted = service(broker, 1).run(_BROKER_ON)
+    in_prometheus = _prometheus_state(metrics_tier, "HighErrorRate")
+    broker_states = stack.wait_healthy(broker, timeout_s=60)
+    burst = ", ".join(f"{n}× {answer}" for answer, n in answers.items())
+    observed(f"healthy: inactive; {broker} application stopped, {_BURST} order commands answered {burst}; HighErrorRate "
+             + (f"in Alertmanager {fired:.0f} s after the fault" if fired is not None
+                else f"{in_prometheus} in Prometheus, not in Alertmanager after {_FIRING_WAIT_S} s")
+             + f"; {broker} started again: {', '.join(broker_states)}")
+    assert restarted.rc == 0, f"{_BROKER_ON} in {broker} failed: {restarted.stderr.strip()[:300]}"
+    assert sum(n for answer, n in answers.items() if answer.startswith("5")) >= _BURST // 2, (
+        f"the fault did not make the gateway fail order commands ({burst})")
+    assert fired is not None, (f"HighErrorRate never reached Alertmanager within {_FIRING_WAIT_S} s of the fault "
+                               f"(in Prometheus: {in_prometheus})")
+
+
+@control("OBS-008", severity="high", reference="Prometheus security model (admin and lifecycle APIs); CIS Docker 1.6.0 5.8",
+         needs=("metrics:prometheus",))
+def test_prometheus_admin_and_lifecycle_apis_are_off(metrics_tier, observed):
+    """Prometheus answers that its admin API (--web.enable-admin-api) and lifecycle API (--web.enable-lifecycle) are off.
+
+    Rationale: the admin API deletes series and snapshots the TSDB, the lifecycle API reloads the
+    configuration and shuts the server down, both without authentication, for anyone who can
+    reach the port. Asked with harmless calls: clean_tombstones and /-/reload.
+    """
+    admin = metrics_tier.prometheus("POST", "/api/v1/admin/tsdb/clean_tombstones")
+    lifecycle = metrics_tier.prometheus("POST", "/-/reload")
+    observed(f"admin API: {admin.status_code} {admin.text.strip()[:100]}; "
+             f"lifecycle API: {lifecycle.status_code} {lifecycle.text.strip()[:100]}")
+    problems = [f"the {api} API is on ({answer.status_code} to {answer.request.path_url})"
+                for api, answer in (("admin", admin), ("lifecycle", lifecycle)) if answer.ok]
+    assert not problems, "; ".join(problems)
+
+
+def _endpoints(stack, metrics_tier, reachability) -> set[tuple[str, int]]:
+    """(service, port) of the metrics tier's own ports, and of every target Prometheus scrapes,
+    found by the address it scrapes (a service name, or a container's address on a stack network)."""
+    endpoints = {(s, p) for s in stack.platform.services_of("metrics") for p in reachability.ports.get(s, ())}
+    addresses = {}
+    for name in stack.model.services:
+        addresses[name] = name
+        for container in stack.containers(name, include_stopped=False):
+            for network in (container.attrs["NetworkSettings"].get("Networks") or {}).values():
+                if network.get("IPAddress"):
+                    addresses[network["IPAddress"]] = name
+    _, by_job = _targets(metrics_tier)
+    for target in (t for targets in by_job.values() for t in targets):
+        host, _, port = target["labels"]["instance"].rpartition(":")
+        if host in addresses and port.isdigit():
+            endpoints.add((addresses[host], int(port)))
+    return endpoints
+
+
+@control("OBS-009", severity="high", reference=f"{METRICS}; seed 001 §Network Isolation",
+         needs=("metrics:prometheus", "edge"))
+def test_metrics_are_not_reachable_from_the_edge_or_the_host(stack, metrics_tier, reachability, observed):
+    """Neither the metrics endpoints Prometheus scrapes nor Prometheus and Alertmanager answer on the edge's networks or on the host.
+
+    Rationale: metrics name every route, queue and replica, and Prometheus's API runs any query
+    for whoever reaches it, with no authentication; they belong on an internal network of
+    their own, never behind the edge or published. Judged on the reachability matrix (NET):
+    each scraped endpoint and each port of the metrics role, probed from every network the edge
+    joins and from the host; an endpoint the matrix did not probe (a port no file declares) fails.
+    """
+    edge = stack.platform.edge_services
+    sources = [n for n in reachability.networks if reachability.members(n) & edge] + ["host"]
+    endpoints = _endpoints(stack, metrics_tier, reachability)
+    reached, unprobed = [], []
+    for service, port in sorted(endpoints):
+        for source in sources:
+            cell = reachability.tcp.get((source, service, port))
+            if cell is None:
+                unprobed.append(f"{service}:{port}")
+                break
+            if cell.observed:
+                reached.append(f"{service}:{port} from {source}" + (f" ({cell.detail})" if cell.detail else ""))
+    observed(f"{', '.join(f'{s}:{p}' for s, p in sorted(endpoints))} probed from {', '.join(sources)}")
+    assert not reached and not unprobed, "; ".join(
+        ([f"reachable: {', '.join(reached)}"] if reached else [])
+        + ([f"not probed (declare the port: expose): {', '.join(unprobed)}"] if unprobed else []))

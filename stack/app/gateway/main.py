@@ -20,8 +20,10 @@ from aiohttp import web
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from redis.asyncio.retry import Retry
+from prometheus_client import Counter, Gauge, Histogram
 from redis.backoff import NoBackoff
 
+import metrics
 from publisher import Publisher
 
 REPLICA = socket.gethostname()
@@ -52,6 +54,12 @@ APP_VERSION = os.environ.get("APP_VERSION", "1")
 RELEASE_FAULT = os.environ.get("RELEASE_FAULT", "")
 
 log = logging.getLogger("api-gateway")
+
+# Seed 004 §Monitoring: requests by status and route, and their latency (metrics.py serves them).
+REQUESTS = Counter("http_requests", "Requests answered, by method, route and status", ["method", "route", "status"])
+LATENCY = Histogram("http_request_duration_seconds", "Time to answer a request", ["method", "route"])
+POOL_OPEN = Gauge("db_pool_connections", "Event store connections the pool holds open")
+POOL_MAX = Gauge("db_pool_connections_max", "Event store connections the pool may open")
 
 
 class JsonFormatter(logging.Formatter):
@@ -94,9 +102,13 @@ async def access_log(request, handler):
         status = exc.status
         raise
     finally:
+        elapsed = time.monotonic() - started
+        route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+        REQUESTS.labels(request.method, route, str(status)).inc()
+        LATENCY.labels(request.method, route).observe(elapsed)
         log.info("request", extra={"fields": {
             "method": request.method, "path": request.path, "status": status,
-            "correlation_id": request.get("correlation_id"), "duration_ms": round((time.monotonic() - started) * 1000, 1)}})
+            "correlation_id": request.get("correlation_id"), "duration_ms": round(elapsed * 1000, 1)}})
 
 
 @web.middleware
@@ -280,6 +292,8 @@ async def open_clients(app):
         min_size=1, max_size=10, open=False, timeout=CHECK_TIMEOUT, reconnect_timeout=3,
     )
     await app["pg"].open(wait=False)
+    POOL_OPEN.set_function(lambda: app["pg"].get_stats().get("pool_size", 0))
+    POOL_MAX.set(app["pg"].max_size)
     app["redis"] = aioredis.from_url(
         env["REDIS_URL"], decode_responses=True,
         socket_timeout=CHECK_TIMEOUT, socket_connect_timeout=CHECK_TIMEOUT,
@@ -316,6 +330,7 @@ def main():
     logging.getLogger("pika").setLevel(logging.CRITICAL)
     # The pool logs a line per connection handed out at INFO.
     logging.getLogger("psycopg.pool").setLevel(logging.WARNING)
+    metrics.serve_in_background()
     web.run_app(create_app(), host="0.0.0.0", port=8000, access_log=None, print=None)
 
 

@@ -20,7 +20,10 @@ from pathlib import Path
 import pika
 import psycopg
 from pika.exceptions import AMQPError
+from prometheus_client import Counter
 from psycopg.types.json import Jsonb
+
+import metrics
 
 REPLICA = socket.gethostname()
 ORDER_QUEUE = os.environ.get("ORDER_QUEUE", "orders.commands")
@@ -33,6 +36,12 @@ RETRY_SECONDS = 2
 PROPAGATE_CORRELATION_ID = os.environ.get("PROPAGATE_CORRELATION_ID", "true").lower() not in ("false", "0", "no")
 
 log = logging.getLogger("order-service")
+
+# Messages by fate (metrics.py serves them): every delivery is consumed, then acked or rejected.
+CONSUMED = Counter("messages_consumed", "Order commands delivered to this worker")
+ACKED = Counter("messages_acked", "Order commands acknowledged after their event was written")
+REDELIVERED = Counter("messages_redelivered", "Order commands delivered again (a consumer died before its ack)")
+REJECTED = Counter("messages_rejected", "Order commands rejected as unwritable")
 stopping = threading.Event()
 
 
@@ -84,6 +93,9 @@ def record(db, order_id, command, total):
 
 def handle(db, channel, method, properties, body):
     correlation_id = properties.correlation_id if PROPAGATE_CORRELATION_ID else None
+    CONSUMED.inc()
+    if method.redelivered:
+        REDELIVERED.inc()
     try:
         order_id, command, total = parse_command(body)
         if correlation_id:
@@ -93,8 +105,10 @@ def handle(db, channel, method, properties, body):
         # Redelivering a command that can never be written would loop forever.
         log.error("rejecting command", extra={"fields": {"detail": repr(exc), "correlation_id": correlation_id}})
         channel.basic_reject(method.delivery_tag, requeue=False)
+        REJECTED.inc()
         return
     channel.basic_ack(method.delivery_tag)
+    ACKED.inc()
     log.info("order processed" if new else "duplicate command ignored",
              extra={"fields": {"order_id": order_id, "redelivered": method.redelivered,
                                "correlation_id": correlation_id}})
@@ -142,6 +156,7 @@ def main():
     logging.getLogger("pika").setLevel(logging.CRITICAL)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
+    metrics.serve_in_background()
     while not stopping.is_set():
         try:
             consume()
