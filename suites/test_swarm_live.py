@@ -46,9 +46,9 @@ def test_no_secret_of_the_run_is_in_any_task_environment(stack, observed):
 
 # --- live, under load, through Swarm's own commands (the target's verbs) ------------------------
 LIVE_NEEDS = ("target:swarm", "edge", "gateway", "app:orders")
-HEAL_BUDGET_S = 120  # Swarm replaces a failed task within seconds; a loaded 2-core machine takes longer
+HEAL_BUDGET_S = 60  # Swarm replaced a killed task within 14 s here, under load
 HEAL_MAX_FAIL_RATIO = 0.01
-ROLLBACK_BUDGET_S = 300  # the bad task's start period and failed probes, then the rollback's own start
+ROLLBACK_BUDGET_S = 180  # the bad task's start period and failed probes, then the rollback (59 s measured here)
 UPDATE_BUDGET_S = 300
 
 
