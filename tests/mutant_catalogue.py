@@ -15,6 +15,7 @@ class MutantRun:
     live: bool = True  # False: proven on the compose model alone (--target static), and it
     # must then be the only control failing: a static mutant breaks exactly one thing.
     stack_file: str = ""  # the platform the overrides break, relative to the repo (default: the reference)
+    target: str = ""  # the --target it runs on (default: compose)
     # (control id, LSM) for controls that judge a confinement only some hosts run (CIS 5.2,
     # 5.3): "failed" where the engine's host runs that LSM, "not_applicable" (never "passed")
     # where it does not.
@@ -41,6 +42,16 @@ def _swarm(control_id: str, override: str, *said: str) -> MutantRun:
 
 
 MUTANT_RUNS = [
+    MutantRun(
+        # One bring-up on Docker Swarm (a single-node swarm on loopback, made and left by the run):
+        # four breakages of the gateway's Swarm deployment, each failing its own live control.
+        "swarm-gateway-faults",
+        ("swarm/gateway-secret-in-environment.yml", "swarm/gateway-never-restarts-on-swarm.yml",
+         "swarm/gateway-update-pauses.yml", "swarm/gateway-updates-all-at-once.yml"),
+        ("SWARM-101", "SWARM-102", "SWARM-103", "SWARM-104"),
+        target="swarm",
+        must_say=(("SWARM-101", "LEGACY_JWT_SECRET"),),
+    ),
     _static("HEALTH-001", "health/rabbitmq-healthcheck-disabled.yml"),
     _static("CONFIG-001", "config/redis-without-limits.yml"),
     _static("CONFIG-002", "config/order-service-never-restarts.yml"),

@@ -17,6 +17,9 @@ from pathlib import Path
 
 import docker
 
+from fixtures.engine import swarm
+from fixtures.engine.swarm import STACK_LABEL
+
 ROOT = Path(__file__).resolve().parent.parent
 MUTANTS_DIR = Path(__file__).resolve().parent / "mutants"
 OUR_PREFIX = "conformance-"
@@ -117,7 +120,7 @@ def objects_of_ours(project: str) -> list[str]:
     found = []
     for container in client.containers.list(ignore_removed=True, all=True):
         labels = container.labels
-        if project in (labels.get("com.docker.compose.project"), labels.get(RUN_LABEL)):
+        if project in (labels.get("com.docker.compose.project"), labels.get(RUN_LABEL), labels.get(STACK_LABEL)):
             found.append(f"container {container.name}")
     for network in client.networks.list():
         if network.name.startswith(f"{project}_") or (network.attrs.get("Labels") or {}).get(RUN_LABEL) == project:
@@ -125,4 +128,7 @@ def objects_of_ours(project: str) -> list[str]:
     for volume in client.volumes.list():
         if volume.name.startswith(f"{project}_"):
             found.append(f"volume {volume.name}")
+    if swarm.state(client) == "active" and swarm.is_manager(client):
+        found += [f"service {s.name}" for s in client.services.list(filters={"label": f"{STACK_LABEL}={project}"})]
+        found += [f"secret {s.name}" for s in client.secrets.list(filters={"label": f"{STACK_LABEL}={project}"})]
     return found

@@ -34,6 +34,7 @@ def test_every_mutant_file_is_used():
 
 def _override_args(run) -> list[str]:
     stack = ["--stack-file", str(ROOT / run.stack_file)] if run.stack_file else []
+    stack += ["--target", run.target] if run.target else []
     return stack + [arg for f in run.overrides for arg in ("--stack-override", str(MUTANTS_DIR / f))]
 
 

@@ -46,12 +46,12 @@ def test_the_scan_sees_a_comparison_of_the_name(tmp_path):
 
 
 def test_every_registered_name_is_its_class_name_and_a_target():
-    assert targets.names() == ["compose", "existing", "static", "manifests"]
+    assert targets.names() == ["compose", "existing", "static", "manifests", "swarm"]
     for name in targets.names():
         cls = targets.get(name)
         assert issubclass(cls, Target) and cls.name == name and cls.help and cls.judges
-    with pytest.raises(KeyError, match="unknown target 'swarm': one of compose, existing, static, manifests"):
-        targets.get("swarm")
+    with pytest.raises(KeyError, match="unknown target 'nomad': one of compose, existing, static, manifests, swarm"):
+        targets.get("nomad")
 
 
 def test_capabilities_say_what_each_target_can_do():
@@ -63,6 +63,7 @@ def test_capabilities_say_what_each_target_can_do():
     assert capable("existing") == {"compose_model", "live", "can_scale", "can_stop_replica", "can_restart"}
     assert capable("static") == {"compose_model"}
     assert capable("manifests") == {"manifests"}
+    assert capable("swarm") == {"compose_model", "live", "swarm", "can_scale", "can_stop_replica", "can_restart"}
 
 
 @pytest.mark.parametrize("name, needs, reason", [
@@ -78,6 +79,9 @@ def test_capabilities_say_what_each_target_can_do():
     ("manifests", (), "--target manifests judges Kubernetes manifests only"),
     ("manifests", ("target:can_scale",), "--target manifests judges Kubernetes manifests only"),
     ("manifests", ("target:manifests",), None),
+    ("swarm", ("target:swarm", "gateway"), None),
+    ("compose", ("target:swarm",),
+     "a live Docker Swarm control: run with --target swarm (--target compose judges the stack it brings up)"),
 ])
 def test_an_unmet_need_is_one_reason(name, needs, reason):
     assert targets.get(name).unmet(needs) == reason

@@ -26,6 +26,16 @@ from redis.backoff import NoBackoff
 import metrics
 from publisher import Publisher
 
+
+def read_file_variables(environ=os.environ):
+    """VAR_FILE names a file holding VAR (a Docker secret at /run/secrets/, on Swarm): read it into VAR."""
+    for key in [k for k in environ if k.endswith("_FILE") and len(k) > 5]:
+        with open(environ[key], encoding="utf-8") as secret:
+            environ[key[:-5]] = secret.read().strip()
+
+
+read_file_variables()
+
 REPLICA = socket.gethostname()
 CHECK_TIMEOUT = 2.0
 ORDER_CACHE_TTL = 30

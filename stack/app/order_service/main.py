@@ -25,6 +25,16 @@ from psycopg.types.json import Jsonb
 
 import metrics
 
+
+def read_file_variables(environ=os.environ):
+    """VAR_FILE names a file holding VAR (a Docker secret at /run/secrets/, on Swarm): read it into VAR."""
+    for key in [k for k in environ if k.endswith("_FILE") and len(k) > 5]:
+        with open(environ[key], encoding="utf-8") as secret:
+            environ[key[:-5]] = secret.read().strip()
+
+
+read_file_variables()
+
 REPLICA = socket.gethostname()
 ORDER_QUEUE = os.environ.get("ORDER_QUEUE", "orders.commands")
 PREFETCH = 10

@@ -7,6 +7,15 @@ set -eu
 READY_MARKER=/tmp/app-user-ready
 rm -f "$READY_MARKER"
 
+# VAR_FILE names a file holding VAR (a Docker secret at /run/secrets/, on Swarm).
+for variable in RABBITMQ_DEFAULT_PASS RABBITMQ_APP_PASS; do
+    file="$(printenv "${variable}_FILE" || true)"
+    if [ -n "$file" ]; then
+        export "$variable=$(cat "$file")"
+        unset "${variable}_FILE"
+    fi
+done
+
 provision_app_user() {
     # await_startup waits only for a node that is already reachable: retry until it is.
     attempts=0

@@ -5,6 +5,10 @@
 # migration role (DATABASE_USER: the tables' owner, not a superuser); EVENTSTORE_APP_USER is
 # the services' role the migrations grant to. Running it again applies nothing.
 set -eu
+# DATABASE_PASSWORD_FILE: the password in a file (a Docker secret at /run/secrets/, on Swarm).
+if [ -n "${DATABASE_PASSWORD_FILE:-}" ]; then
+	DATABASE_PASSWORD="$(cat "$DATABASE_PASSWORD_FILE")"
+fi
 : "${DATABASE_HOST:?DATABASE_HOST is unset}" "${DATABASE_USER:?DATABASE_USER is unset}"
 export PGHOST="$DATABASE_HOST" PGPORT="${DATABASE_PORT:-5432}" PGDATABASE="${DATABASE_NAME:?DATABASE_NAME is unset}"
 export PGUSER="$DATABASE_USER" PGPASSWORD="${DATABASE_PASSWORD:?DATABASE_PASSWORD is unset}"
