@@ -63,7 +63,8 @@ def test_capabilities_say_what_each_target_can_do():
     assert capable("existing") == {"compose_model", "live", "can_scale", "can_stop_replica", "can_restart"}
     assert capable("static") == {"compose_model"}
     assert capable("manifests") == {"manifests"}
-    assert capable("swarm") == {"compose_model", "live", "swarm", "can_scale", "can_stop_replica", "can_restart"}
+    assert capable("swarm") == {"compose_model", "live", "swarm", "orchestrated_by_swarm", "can_scale",
+                                "can_stop_replica", "can_restart"}
 
 
 @pytest.mark.parametrize("name, needs, reason", [
