@@ -50,7 +50,8 @@ def test_static_mutant_fails_its_controls(run, reports_dir):
 
 
 @pytest.mark.bringup
-@pytest.mark.parametrize("run", [r for r in MUTANT_RUNS if r.live], ids=lambda r: r.name)
+@pytest.mark.parametrize("run", [pytest.param(r, marks=[pytest.mark.swarm] if r.target == "swarm" else [])
+                                 for r in MUTANT_RUNS if r.live], ids=lambda r: r.name)
 def test_live_mutant_fails_its_controls(run, reports_dir):
     result = run_suite(reports_dir, "-n", "2", *_override_args(run), *_selection_of(run))
     facts = read_engine_facts(docker.from_env())

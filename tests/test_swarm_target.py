@@ -13,6 +13,7 @@ SELECTION = "HEALTH,SWARM"
 
 
 @pytest.mark.bringup
+@pytest.mark.swarm
 def test_the_reference_platform_passes_on_swarm_and_leaves_the_engine_as_found(reports_dir):
     client = docker.from_env()
     before = swarm.state(client)

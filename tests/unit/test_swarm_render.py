@@ -50,3 +50,23 @@ def test_listed_variables_carrying_a_secret_become_docker_secrets():
     # Not listed: left in the environment (SWARM-101 judges that).
     assert model["services"]["db"]["environment"] == {"POSTGRES_PASSWORD": "s3cr3t-value-long-enough"}
     assert swarm.render_stack(model)["secrets"]["p_api_database_password"]["external"] is True
+
+
+class _Container:
+    def __init__(self, name, networks, labels=None):
+        self.name, self.labels = name, labels or {}
+        self.attrs = {"NetworkSettings": {"Networks": {n: {} for n in networks}}}
+
+
+class _Client:
+    def __init__(self, containers):
+        self.containers = type("Containers", (), {"list": lambda _self, **_: containers})()
+
+
+def test_a_swarm_is_not_left_while_containers_on_user_networks_would_lose_their_names():
+    client = _Client([_Container("p-nginx-1", ["p_frontend", "p_public"]),
+                      _Container("plain", ["bridge"]),
+                      _Container("p_api.1.x", ["p_frontend"], {swarm.SWARM_SERVICE_LABEL: "p_api"}),
+                      _Container("host-net", ["host"])])
+    assert swarm.containers_losing_names(client) == ["p-nginx-1"]
+    assert swarm.containers_losing_names(_Client([_Container("plain", ["bridge"])])) == []
