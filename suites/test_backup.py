@@ -2,11 +2,12 @@
 
 The round trips that only read the stack's stores run beside other controls: a Postgres dump
 is compared against digests taken before and after it (equal: nothing landed in between, else
-it is taken again), a Redis snapshot against keys of the control's own. The controls that stop,
-kill or re-create a service, read a volume under a stopped server, or change the broker's
-definitions are `disruptive` and hold the stack alone. The scripts are the ones operators run
-(stack/ops/); restore targets are containers and volumes of the suite's own, removed when each
-control ends.
+it is taken again), a Redis snapshot against keys of the control's own, the broker's exported
+definitions against those a fresh broker exports after the import (holding `broker_definitions`
+against the one other control that changes them beside it, OBS-001's trace). The controls that
+stop, kill or re-create a service, or read a volume under a stopped server, are `disruptive`
+and hold the stack alone. The scripts are the ones operators run (stack/ops/); restore targets
+are containers and volumes of the suite's own, removed when each control ends.
 """
 
 import secrets
@@ -154,10 +155,9 @@ def _definitions(exported: dict, vhosts: set[str]) -> dict[str, set]:
     }
 
 
-@pytest.mark.disruptive
 @control("BACKUP-006", severity="high", reference="seed 003 §Volumes (rabbitmq-data); seed 001 §Disaster Recovery",
          needs=("broker:rabbitmq",))
-def test_rabbitmq_definitions_round_trip(backup_lab, observed):
+def test_rabbitmq_definitions_round_trip(backup_lab, broker_definitions, observed):
     """RabbitMQ definitions (users, vhosts, permissions, exchanges, queues, bindings) exported and imported into a fresh broker are equal."""
     vhost = f"backup-{backup_lab.id}"
     added = backup_lab.rabbitmq_add_definitions(vhost)
