@@ -28,7 +28,7 @@ LOGS = "seed 000 §Best Practices 3 (all logs to stdout/stderr)"
 _LOG_NAME = re.compile(r"(\.log(\.\w+)?$|^/var/log/)")
 _FIND = ("command -v find >/dev/null || exit 127; find {roots} -type f \\( -name '*.log' -o -name '*.log.*' "
          "-o -path '/var/log/*' \\) -printf '%s %p\\n' 2>/dev/null; exit 0")
-# Long enough for every container's healthcheck to have run once (the platforms probe every 5 s).
+# Long enough for every container's healthcheck to have run once (the platforms probe every 2-5 s).
 _LOG_WINDOW_S = 6
 
 

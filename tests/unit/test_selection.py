@@ -55,7 +55,7 @@ def test_a_static_only_selection_needs_no_stack():
 
 def test_markers_are_evaluated_on_the_controls_marks():
     disruptive = _ids(Selection(markexpr="disruptive"))
-    assert "BACKUP-001" in disruptive and "CONFIG-001" not in disruptive
+    assert "BACKUP-003" in disruptive and "CONFIG-001" not in disruptive
     assert not Selection(markexpr="control and not disruptive", min_severity="critical").predicted() == []
     assert _ids(Selection(markexpr="not (disruptive or control)")) == set()
 
