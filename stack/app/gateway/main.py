@@ -24,15 +24,8 @@ from prometheus_client import Counter, Gauge, Histogram
 from redis.backoff import NoBackoff
 
 import metrics
+from file_variables import read_file_variables
 from publisher import Publisher
-
-
-def read_file_variables(environ=os.environ):
-    """VAR_FILE names a file holding VAR (a Docker secret at /run/secrets/, on Swarm): read it into VAR."""
-    for key in [k for k in environ if k.endswith("_FILE") and len(k) > 5]:
-        with open(environ[key], encoding="utf-8") as secret:
-            environ[key[:-5]] = secret.read().strip()
-
 
 read_file_variables()
 

@@ -24,14 +24,7 @@ from prometheus_client import Counter
 from psycopg.types.json import Jsonb
 
 import metrics
-
-
-def read_file_variables(environ=os.environ):
-    """VAR_FILE names a file holding VAR (a Docker secret at /run/secrets/, on Swarm): read it into VAR."""
-    for key in [k for k in environ if k.endswith("_FILE") and len(k) > 5]:
-        with open(environ[key], encoding="utf-8") as secret:
-            environ[key[:-5]] = secret.read().strip()
-
+from file_variables import read_file_variables
 
 read_file_variables()
 
