@@ -16,6 +16,14 @@ export PGCONNECT_TIMEOUT=10 PGAPPNAME=migrations PGOPTIONS="-c client_min_messag
 dir="$(dirname "$0")"
 psql() { command psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 
+# A database that does not take connections yet (its healthcheck passed early, or nothing
+# ordered the start, as on Swarm) is waited for, 60 s at most; then the first psql says why.
+waited=0
+until pg_isready -q || [ "$waited" -ge 60 ]; do
+	sleep 1
+	waited=$((waited + 1))
+done
+
 psql -c "CREATE TABLE IF NOT EXISTS schema_migrations (
 	version    text PRIMARY KEY,
 	applied_at timestamptz NOT NULL DEFAULT now())"
