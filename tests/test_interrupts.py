@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.suite_runner import interrupt, objects_of_ours, project_of, start_suite, wait_for_line
+from tests.suite_runner import finish_or_explain, interrupt, objects_of_ours, project_of, start_suite, wait_for_line
 
 # A few controls are enough to reach each phase; the whole suite would only make it slower.
 SHORT_RUN = ("suites/test_health.py", "suites/test_config.py")
@@ -30,7 +30,7 @@ def _interrupted_run(reports_dir: Path, phase: str, sig: int):
     lines = wait_for_line(process, marker, timeout_s=400)
     assert marker in lines[-1], "\n".join(lines[-20:])
     interrupt(process, sig, whole_group=whole_group)
-    output = "\n".join(lines) + process.communicate(timeout=180)[0]
+    output = "\n".join(lines) + finish_or_explain(process, timeout_s=180)
     return process, output
 
 
@@ -69,7 +69,7 @@ def test_a_killed_worker_leaves_nothing(moment, reports_dir):
         time.sleep(0.05)
     assert workers, f"no xdist worker under {process.pid}: {_children(process.pid)}"
     os.kill(workers[0], signal.SIGKILL)
-    output = "\n".join(lines) + process.communicate(timeout=300)[0]
+    output = "\n".join(lines) + finish_or_explain(process, timeout_s=300)
     if moment == "mid-suite":
         assert process.returncode != 0 and "crashed" in output, output[-2000:]
     assert "torn down" in output, output[-2000:]

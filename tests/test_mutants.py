@@ -8,7 +8,7 @@ import pytest
 from fixtures.engine.engine_facts import read_engine_facts
 from fixtures.gate import registry
 from tests.mutant_catalogue import KUBE_MUTANTS, MUTANT_RUNS
-from tests.suite_runner import MUTANTS_DIR, ROOT, objects_of_ours, run_suite
+from tests.suite_runner import MUTANTS_DIR, ROOT, assert_nothing_left, run_suite
 
 def _suite_control_ids() -> set[str]:
     return {c.id for c in registry.controls()}
@@ -63,7 +63,7 @@ def test_live_mutant_fails_its_controls(run, reports_dir):
     unsaid = [f"{c}: {words!r}" for c, words in run.must_say if words not in messages.get(c, "")]
     assert not unsaid, f"failures that do not name their mutant: {unsaid}\n{messages}"
     assert result.returncode == 1
-    assert objects_of_ours(result.project) == []
+    assert_nothing_left(result)
 
 
 @pytest.mark.bringup
@@ -94,4 +94,4 @@ def test_a_stack_compose_held_back_is_said_once(reports_dir):
     assert static and {entries[i]["status"] for i in static} <= {"passed", "not_applicable"}
     # Bring-up to compose giving up, the controls' setups, teardown: no control waits out a timeout.
     assert elapsed < 150, f"{elapsed:.0f}s"
-    assert objects_of_ours(result.project) == []
+    assert_nothing_left(result)

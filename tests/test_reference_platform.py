@@ -11,7 +11,7 @@ import pytest
 from fixtures import secrets
 from fixtures.engine.engine_facts import read_engine_facts
 from tests.mutant_catalogue import MUTANT_RUNS
-from tests.suite_runner import ROOT, objects_of_ours, run_suite
+from tests.suite_runner import ROOT, assert_nothing_left, objects_of_ours, run_suite
 
 
 CRASHED_RUN = "conformance-9999999"  # beyond any pid_max: its owner is surely gone
@@ -63,7 +63,7 @@ def test_reference_platform_passes_every_control(reports_dir):
     for name, text in [("the run's output", result.output)] + [(p.name, p.read_text(errors="replace")) for p in written]:
         leaked = [variable for variable, value in chosen.items() if value in text]
         assert not leaked, f"{name} carries {leaked}"
-    assert objects_of_ours(result.project) == []
+    assert_nothing_left(result)
 
 
 def test_an_unchanged_tree_builds_no_image():

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from fixtures.gate import registry
-from tests.suite_runner import ROOT, free_ports, objects_of_ours, run_suite
+from tests.suite_runner import ROOT, assert_nothing_left, free_ports, run_suite
 
 PLIERS = ROOT / "stack" / "pliers" / "docker-compose.yml"
 DEVSTACK = Path(__file__).resolve().parent / "platforms" / "devstack"
@@ -34,7 +34,7 @@ def test_pliers_passes_every_control_that_applies(reports_dir):
     assert {i for i, s in statuses.items() if s == "not_applicable" and not i.startswith("KUBE")} >= {
         "CRED-001", "HEALTH-005", "HEALTH-009", "SCALE-002", "BACKUP-006"}
     assert "gateway=api+ai-service" in result.report["stack"]["platform"]["summary"]
-    assert objects_of_ours(result.project) == []
+    assert_nothing_left(result)
 
 
 @pytest.mark.bringup
@@ -53,4 +53,4 @@ def test_the_seeds_dev_stack_fails_what_the_seeds_predict(reports_dir, monkeypat
     assert {i: result.status_of(i) for i in expected["must_pass"]} == {i: "passed" for i in expected["must_pass"]}
     reasons = {c["id"]: (c["status"], c["message"]) for c in result.report["controls"] if c["id"] in expected["not_applicable"]}
     assert reasons == {i: ("not_applicable", reason) for i, reason in expected["not_applicable"].items()}, reasons
-    assert objects_of_ours(result.project) == []
+    assert_nothing_left(result)

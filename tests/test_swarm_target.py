@@ -7,7 +7,7 @@ import docker
 import pytest
 
 from fixtures.engine import swarm
-from tests.suite_runner import objects_of_ours, run_suite
+from tests.suite_runner import assert_nothing_left, run_suite
 
 SELECTION = "HEALTH,SWARM"
 
@@ -22,7 +22,7 @@ def test_the_reference_platform_passes_on_swarm_and_leaves_the_engine_as_found(r
     assert result.returncode == 0, result.output[-3000:]
     assert result.status_of("SWARM-101") == "passed", result.output[-3000:]
     assert "deployed and converged on Swarm" in result.output
-    assert objects_of_ours(result.project) == []
+    assert_nothing_left(result)
     assert swarm.state(client) == before
     if before == "inactive":
         made = {n.name for n in client.networks.list()} - networks_before
