@@ -176,16 +176,15 @@ def _wait_until_every_replica_answers(gateway, platform, replicas: set[str], wan
 @pytest.mark.disruptive
 @control("HEALTH-008", severity="high", reference="seed 004 §Readiness probe; seed 001 §Health Checks",
          needs=("edge", "gateway", "cache", "app"))
-def test_gateway_health_follows_a_dependency_outage(stack, gateway, platform):
+def test_gateway_health_follows_a_dependency_outage(stack, target, gateway, platform):
     """Stopping the cache turns every gateway replica's health to 503, and starting it brings 200 back."""
     cache = platform.service("cache")
     replicas = {c.id[:12] for c in stack.containers(platform.service("gateway"), include_stopped=False)}
-    stack.stop(cache)
+    target.take_down(cache)
     try:
         during = _wait_until_every_replica_answers(gateway, platform, replicas, 503, timeout_s=30)
     finally:
-        stack.start(cache)
-    cache_states = stack.wait_healthy(cache, timeout_s=60)
+        cache_states = target.bring_back(cache, wait_s=60)
     after = _wait_until_every_replica_answers(gateway, platform, replicas, 200, timeout_s=60)
     assert set(during.values()) == {503}, f"30 s after {cache} stopped, replicas' health answered {during}"
     assert set(after.values()) == {200}, f"60 s after {cache} restarted ({cache_states}), replicas' health answered {after}"

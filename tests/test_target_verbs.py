@@ -21,7 +21,7 @@ def _images(target, service: str) -> list[str]:
 
 
 @pytest.mark.bringup
-def test_the_compose_target_stops_scales_updates_rolls_back_and_restarts():
+def test_the_compose_target_stops_scales_updates_rolls_back_restarts_and_takes_down():
     options = SimpleNamespace(project=None, stack_file=None, stack_override=[], platform=None, keep_stack=False,
                               up_timeout=240)
     controller = ComposeTarget(options, lambda line: None)
@@ -59,6 +59,11 @@ def test_the_compose_target_stops_scales_updates_rolls_back_and_restarts():
         target.restart(cache)
         restarted = [c.attrs["State"]["StartedAt"] for c in target.containers(cache)]
         assert restarted != started and stack.health_states(cache) == ["healthy"]
+
+        target.take_down(cache)
+        time.sleep(2)  # a restart policy would have started it again by now
+        assert target.containers(cache, include_stopped=False) == []
+        assert target.bring_back(cache) == ["healthy"]
     finally:
         controller.tear_down()
         if next_image:
