@@ -55,6 +55,17 @@ MUTANT_RUNS = [
     _static("HEALTH-001", "health/rabbitmq-healthcheck-disabled.yml"),
     _static("CONFIG-001", "config/redis-without-limits.yml"),
     _static("CONFIG-002", "config/order-service-never-restarts.yml"),
+    _static("CONFIG-002", "config/order-service-restart-policy-none.yml"),
+    # Swarm ignores `restart:`: the worker that compose would never restart is restarted forever
+    # there (Swarm's default `any`), so CONFIG-002 passes and only the missing bound fails.
+    MutantRun("order-service-never-restarts-on-swarm", ("config/order-service-never-restarts.yml",), ("SWARM-005",),
+              live=False, must_say=(("SWARM-005", "order-service: no deploy.restart_policy"),),
+              args=("--orchestrator", "swarm")),
+    # The restart_policy both compose and Swarm run says `none`, whatever `restart:` says.
+    MutantRun("order-service-restart-policy-none-on-swarm", ("config/order-service-restart-policy-none.yml",),
+              ("CONFIG-002", "SWARM-005"), live=False,
+              must_say=(("CONFIG-002", "order-service (deploy.restart_policy condition none)"),),
+              args=("--orchestrator", "swarm")),
     _static("CONFIG-003", "config/nginx-image-latest.yml"),
     _static("CONFIG-003", "config/redis-image-major-only.yml"),
     _static("CONFIG-004", "config/gateway-dev-jwt-secret.yml"),
