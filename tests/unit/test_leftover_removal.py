@@ -2,7 +2,7 @@
 
 import docker.errors
 
-from fixtures.engine import docker_objects
+from fixtures.engine.removal import remove_one
 
 
 class Network:
@@ -20,6 +20,6 @@ class Network:
 
 def test_a_refused_removal_is_named_after_its_attempts_not_raised():
     network, stuck = Network(), []
-    assert docker_objects._remove(network, stuck, attempts=1) == 0
+    assert remove_one(network, stuck, attempts=1) == 0
     assert network.tries == 1
     assert stuck == ["network conformance-17836_database: error while removing network: has active endpoints"]
