@@ -32,18 +32,21 @@ def _from_line(build: dict) -> str:
 
 
 @control("CONFIG-001", severity="medium", reference="seed 001 §Resource Limits; seed 000 §Best Practices 2")
-def test_every_service_has_memory_and_cpu_limits(compose_model):
+def test_every_service_has_memory_and_cpu_limits(compose_model, orchestrated_by_swarm):
     """Every service declares a memory limit and a CPU limit.
 
     Rationale: without limits one runaway service starves the host (seed 000: "Prevent resource exhaustion").
+    Compose also runs the service-level `mem_limit` and `cpus`; Swarm runs
+    `deploy.resources.limits` alone (`docker stack deploy` has no other), so on Swarm only those count.
     """
     missing = []
     for name, service in sorted(compose_model.services.items()):
         limits = ((service.get("deploy") or {}).get("resources") or {}).get("limits") or {}
-        if not (limits.get("memory") or service.get("mem_limit")):
-            missing.append(f"{name}: memory")
-        if not (limits.get("cpus") or service.get("cpus")):
-            missing.append(f"{name}: cpus")
+        compose_only = {} if orchestrated_by_swarm else service
+        for kind, legacy in (("memory", "mem_limit"), ("cpus", "cpus")):
+            if not (limits.get(kind) or compose_only.get(legacy)):
+                missing.append(f"{name}: {kind}" + (f" (its {legacy} does not count on Swarm)"
+                                                    if orchestrated_by_swarm and service.get(legacy) else ""))
     assert not missing, f"limits missing: {', '.join(missing)}"
 
 

@@ -95,6 +95,7 @@ MUTANT_RUNS = [
     _static("CRED-020", "cred/postgres-trusts-host-connections.yml"),
     _static("CRED-020", "cred/redis-without-password.yml"),
     _static("OBS-003", "obs/order-service-logs-without-max-size.yml"),
+    _swarm("CONFIG-001", "redis-limits-compose-only.yml", "redis: memory (its mem_limit does not count on Swarm)"),
     _swarm("SWARM-001", "gateway-update-pauses-on-failure.yml", "api-gateway: failure_action pause, not rollback"),
     _swarm("SWARM-001", "gateway-updates-every-replica-at-once.yml", "api-gateway: parallelism 3 of 3 replicas"),
     _swarm("SWARM-002", "gateway-monitor-shorter-than-healthcheck.yml",
