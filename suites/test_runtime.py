@@ -139,19 +139,24 @@ def test_restart_policy_is_set(stack, orchestrated_by_swarm, observed):
     `max_attempts` the retries), which is judged for each service instead.
     """
     if orchestrated_by_swarm:
-        policies = {f"{name} (deploy.restart_policy)": restart_policy(service, True)
-                    for name, service in sorted(stack.model.services.items())}
+        policies = swarm_restart_policies(stack.model.services)
         observed("judged each service's deploy.restart_policy: Swarm restarts tasks, their containers do not")
     else:
         policies = {}
         for label, container in _each_container(stack):
             policy = container.attrs["HostConfig"].get("RestartPolicy") or {}
             policies[label] = (policy.get("Name") or "no", policy.get("MaximumRetryCount") or 0)
-    problems = [fault for label, (name, retries) in policies.items() if (fault := _restart_fault(label, name, retries))]
+    problems = [fault for label, (name, retries) in policies.items() if (fault := restart_fault(label, name, retries))]
     assert not problems, f"restart policy missing or unbounded: {', '.join(problems)}"
 
 
-def _restart_fault(label: str, name: str, retries: int) -> str:
+def swarm_restart_policies(services: dict) -> dict[str, tuple[str, int]]:
+    """Each service's restart policy as Swarm runs it, labelled as RUNTIME-010's finding names it."""
+    return {f"{name}'s deploy.restart_policy": restart_policy(service, True) for name, service in sorted(services.items())}
+
+
+def restart_fault(label: str, name: str, retries: int) -> str:
+    """RUNTIME-010's fault with one restart policy (engine words, retries), "" when there is none."""
     if name not in RESTARTING:
         return f"{label} ({name})"
     return f"{label} (on-failure:{retries})" if name == "on-failure" and retries > MAX_RETRIES else ""

@@ -11,6 +11,7 @@ from fixtures.platform import Platform
 from fixtures.platform.description import RoleBinding
 from fixtures.paths import ROOT
 from fixtures.stack import ComposeModel
+from suites.test_runtime import restart_fault, swarm_restart_policies
 
 SWARM = ("target:orchestrated_by_swarm",)
 
@@ -121,3 +122,23 @@ def test_the_reference_platforms_restart_on_failure_five_times_on_both(stack_fil
         long_running = {p for name, p in policies.items() if name != "migrations"}
         assert long_running == {("on-failure", 5)}, policies
         assert policies.get("migrations", ("on-failure", 3)) == ("on-failure", 3)
+
+
+def _runtime_010_on_swarm(services: dict) -> list[str]:
+    return [fault for label, policy in swarm_restart_policies(services).items() if (fault := restart_fault(label, *policy))]
+
+
+def test_runtime_010_on_swarm_judges_each_service_policy_not_the_tasks_containers():
+    """The first `--target swarm` run failed RUNTIME-010 on every task (their containers' policy is
+    `no`); read from the reference file as Swarm runs it, it passes, and the live Swarm mutant that
+    stops the gateway restarting (tests/mutants/swarm/gateway-never-restarts-on-swarm.yml) fails it."""
+    services = yaml.safe_load((ROOT / "stack/docker-compose.yml").read_text())["services"]
+    assert _runtime_010_on_swarm(services) == []
+    mutant = yaml.safe_load((ROOT / "tests/mutants/swarm/gateway-never-restarts-on-swarm.yml").read_text())
+    services["api-gateway"]["deploy"]["restart_policy"] = mutant["services"]["api-gateway"]["deploy"]["restart_policy"]
+    assert _runtime_010_on_swarm(services) == ["api-gateway's deploy.restart_policy (no)"]
+    services["api-gateway"]["deploy"]["restart_policy"] = {"condition": "on-failure", "max_attempts": 9}
+    assert _runtime_010_on_swarm(services) == ["api-gateway's deploy.restart_policy (on-failure:9)"]
+    # Without a policy Swarm restarts the task forever: a restart policy, RUNTIME-010 passes (SWARM-005 bounds it).
+    del services["api-gateway"]["deploy"]["restart_policy"]
+    assert _runtime_010_on_swarm(services) == []
