@@ -63,7 +63,8 @@ def test_every_service_has_a_restart_policy(compose_model, orchestrated_by_swarm
         policy, _ = restart_policy(service, orchestrated_by_swarm)
         if policy == "no":
             declared = deploy_of(service).get("restart_policy")
-            missing.append(f"{name} (deploy.restart_policy condition {declared.get('condition')})" if declared
+            condition = f"condition {declared['condition']}" if declared and declared.get("condition") else "no condition"
+            missing.append(f"{name} (deploy.restart_policy {condition})" if declared
                            else f"{name} ({service.get('restart') or 'unset'})")
     assert not missing, f"no restart policy: {', '.join(missing)}"
 

@@ -105,7 +105,8 @@ def test_swarm_controls_apply_to_a_swarm_model_only():
     ({"restart": "no", "deploy": {"restart_policy": {"condition": "on-failure", "max_attempts": 5}}},
      ("on-failure", 5), ("on-failure", 5)),
     ({"deploy": {"restart_policy": {"condition": "any"}}}, ("always", 0), ("always", 0)),
-    ({"deploy": {"restart_policy": {"window": "120s"}}}, ("always", 0), ("always", 0)),
+    # No condition: Swarm's default any; compose gives the engine an empty name, which is no.
+    ({"restart": "always", "deploy": {"restart_policy": {"window": "120s"}}}, ("no", 0), ("always", 0)),
 ])
 def test_the_restart_policy_is_the_one_the_orchestrator_runs(service, compose, swarm):
     assert deploy_model.restart_policy(service, False) == compose
