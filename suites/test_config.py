@@ -5,6 +5,7 @@ from pathlib import Path
 
 from fixtures.applicability import not_applicable
 from fixtures.controls import control
+from fixtures.deploy_model import deploy_of, restart_policy
 from fixtures.env_files import project_env_file
 from fixtures.platform.adapters import postgres
 from fixtures.platform.technologies import data_path
@@ -31,29 +32,40 @@ def _from_line(build: dict) -> str:
 
 
 @control("CONFIG-001", severity="medium", reference="seed 001 §Resource Limits; seed 000 §Best Practices 2")
-def test_every_service_has_memory_and_cpu_limits(compose_model):
+def test_every_service_has_memory_and_cpu_limits(compose_model, orchestrated_by_swarm):
     """Every service declares a memory limit and a CPU limit.
 
     Rationale: without limits one runaway service starves the host (seed 000: "Prevent resource exhaustion").
+    Compose also runs the service-level `mem_limit` and `cpus`; Swarm runs
+    `deploy.resources.limits` alone (`docker stack deploy` has no other), so on Swarm only those count.
     """
     missing = []
     for name, service in sorted(compose_model.services.items()):
         limits = ((service.get("deploy") or {}).get("resources") or {}).get("limits") or {}
-        if not (limits.get("memory") or service.get("mem_limit")):
-            missing.append(f"{name}: memory")
-        if not (limits.get("cpus") or service.get("cpus")):
-            missing.append(f"{name}: cpus")
+        compose_only = {} if orchestrated_by_swarm else service
+        for kind, legacy in (("memory", "mem_limit"), ("cpus", "cpus")):
+            if not (limits.get(kind) or compose_only.get(legacy)):
+                missing.append(f"{name}: {kind}" + (f" (its {legacy} does not count on Swarm)"
+                                                    if orchestrated_by_swarm and service.get(legacy) else ""))
     assert not missing, f"limits missing: {', '.join(missing)}"
 
 
 @control("CONFIG-002", severity="medium", reference="CIS Docker 1.6.0 5.15; seed 000 §Best Practices")
-def test_every_service_has_a_restart_policy(compose_model):
-    """Every service declares a restart policy other than "no"."""
+def test_every_service_has_a_restart_policy(compose_model, orchestrated_by_swarm):
+    """Every service declares a restart policy other than "no".
+
+    Judged as the orchestrator runs it: `deploy.restart_policy` when declared (compose runs it
+    in place of `restart:`), else `restart:` on compose; Swarm ignores `restart:` and restarts
+    a service without a `deploy.restart_policy` forever (SWARM-005 judges the bound).
+    """
     missing = []
     for name, service in sorted(compose_model.services.items()):
-        policy = service.get("restart") or ((service.get("deploy") or {}).get("restart_policy") or {}).get("condition")
-        if not policy or policy in ("no", "none"):
-            missing.append(f"{name} ({policy or 'unset'})")
+        policy, _ = restart_policy(service, orchestrated_by_swarm)
+        if policy == "no":
+            declared = deploy_of(service).get("restart_policy")
+            condition = f"condition {declared['condition']}" if declared and declared.get("condition") else "no condition"
+            missing.append(f"{name} (deploy.restart_policy {condition})" if declared
+                           else f"{name} ({service.get('restart') or 'unset'})")
     assert not missing, f"no restart policy: {', '.join(missing)}"
 
 

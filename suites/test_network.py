@@ -109,7 +109,8 @@ def test_no_data_port_or_admin_ui_is_published(reachability, observed):
     assert not published, f"published on the host: {', '.join(published)}\n{reachability.markdown()}"
 
 
-@control("NET-005", severity="high", reference=f"{ISOLATION}; CIS Docker 1.6.0 5.9, 5.14", needs=("edge",))
+@control("NET-005", severity="high", reference=f"{ISOLATION}; CIS Docker 1.6.0 5.9, 5.14",
+         needs=("edge", "target:binds_host_ports"))
 def test_only_the_edge_publishes_on_loopback_and_answers(reachability, observed):
     """The stack's host ports are exactly the edge's, each bound to loopback and answering there."""
     edge = reachability.platform.edge_services

@@ -7,6 +7,7 @@ matters for a deployment started by other means (--target existing).
 from fixtures import secret_files
 from fixtures.applicability import not_applicable
 from fixtures.controls import control
+from fixtures.deploy_model import restart_policy
 from fixtures.policy import is_loopback, sensitive_host_path
 
 HOST_NAMESPACE_MODES = {"NetworkMode": "network", "PidMode": "pid", "IpcMode": "ipc", "UTSMode": "uts",
@@ -15,6 +16,8 @@ HOST_NAMESPACE_MODES = {"NetworkMode": "network", "PidMode": "pid", "IpcMode": "
 ALLOWED_CAPABILITIES: set[str] = set()
 NO_NEW_PRIVILEGES = {"no-new-privileges", "no-new-privileges:true", "no-new-privileges=true"}
 ROOT_USERS = {"", "root", "0", "0:0", "root:root"}
+RESTARTING = ("on-failure", "unless-stopped", "always")
+MAX_RETRIES = 5  # CIS 5.15's bound for on-failure
 
 
 def _each_container(stack, long_running: bool = False):
@@ -126,21 +129,37 @@ def test_no_sensitive_host_path_is_mounted(stack):
 
 
 @control("RUNTIME-010", severity="medium", reference="CIS Docker 1.6.0 5.15")
-def test_restart_policy_is_set(stack):
+def test_restart_policy_is_set(stack, orchestrated_by_swarm, observed):
     """Every container has a restart policy (on-failure, unless-stopped or always), so a crash is not an outage.
 
     CIS 5.15 prefers on-failure with at most 5 retries; the seeds use unless-stopped, which
-    this control accepts. An on-failure policy with more than 5 retries fails.
+    this control accepts. An on-failure policy with more than 5 retries fails. On Docker Swarm
+    a task's container has none of its own (the engine's says `no`): Swarm restarts the task by
+    its service's `deploy.restart_policy` (`any` is always, its default when none is declared;
+    `max_attempts` the retries), which is judged for each service instead.
     """
-    problems = []
-    for label, container in _each_container(stack):
-        policy = container.attrs["HostConfig"].get("RestartPolicy") or {}
-        name, retries = policy.get("Name") or "no", policy.get("MaximumRetryCount") or 0
-        if name not in ("on-failure", "unless-stopped", "always"):
-            problems.append(f"{label} ({name})")
-        elif name == "on-failure" and retries > 5:
-            problems.append(f"{label} (on-failure:{retries})")
+    if orchestrated_by_swarm:
+        policies = swarm_restart_policies(stack.model.services)
+        observed("judged each service's deploy.restart_policy: Swarm restarts tasks, their containers do not")
+    else:
+        policies = {}
+        for label, container in _each_container(stack):
+            policy = container.attrs["HostConfig"].get("RestartPolicy") or {}
+            policies[label] = (policy.get("Name") or "no", policy.get("MaximumRetryCount") or 0)
+    problems = [fault for label, (name, retries) in policies.items() if (fault := restart_fault(label, name, retries))]
     assert not problems, f"restart policy missing or unbounded: {', '.join(problems)}"
+
+
+def swarm_restart_policies(services: dict) -> dict[str, tuple[str, int]]:
+    """Each service's restart policy as Swarm runs it, labelled as RUNTIME-010's finding names it."""
+    return {f"{name}'s deploy.restart_policy": restart_policy(service, True) for name, service in sorted(services.items())}
+
+
+def restart_fault(label: str, name: str, retries: int) -> str:
+    """RUNTIME-010's fault with one restart policy (engine words, retries), "" when there is none."""
+    if name not in RESTARTING:
+        return f"{label} ({name})"
+    return f"{label} (on-failure:{retries})" if name == "on-failure" and retries > MAX_RETRIES else ""
 
 
 @control("RUNTIME-011", severity="medium", reference="CIS Docker 1.6.0 5.27")

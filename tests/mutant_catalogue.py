@@ -55,6 +55,17 @@ MUTANT_RUNS = [
     _static("HEALTH-001", "health/rabbitmq-healthcheck-disabled.yml"),
     _static("CONFIG-001", "config/redis-without-limits.yml"),
     _static("CONFIG-002", "config/order-service-never-restarts.yml"),
+    _static("CONFIG-002", "config/order-service-restart-policy-none.yml"),
+    # Swarm ignores `restart:`: the worker that compose would never restart is restarted forever
+    # there (Swarm's default `any`), so CONFIG-002 passes and only the missing bound fails.
+    MutantRun("order-service-never-restarts-on-swarm", ("config/order-service-never-restarts.yml",), ("SWARM-005",),
+              live=False, must_say=(("SWARM-005", "order-service: no deploy.restart_policy"),),
+              args=("--orchestrator", "swarm")),
+    # The restart_policy both compose and Swarm run says `none`, whatever `restart:` says.
+    MutantRun("order-service-restart-policy-none-on-swarm", ("config/order-service-restart-policy-none.yml",),
+              ("CONFIG-002", "SWARM-005"), live=False,
+              must_say=(("CONFIG-002", "order-service (deploy.restart_policy condition none)"),),
+              args=("--orchestrator", "swarm")),
     _static("CONFIG-003", "config/nginx-image-latest.yml"),
     _static("CONFIG-003", "config/redis-image-major-only.yml"),
     _static("CONFIG-004", "config/gateway-dev-jwt-secret.yml"),
@@ -84,6 +95,7 @@ MUTANT_RUNS = [
     _static("CRED-020", "cred/postgres-trusts-host-connections.yml"),
     _static("CRED-020", "cred/redis-without-password.yml"),
     _static("OBS-003", "obs/order-service-logs-without-max-size.yml"),
+    _swarm("CONFIG-001", "redis-limits-compose-only.yml", "redis: memory (its mem_limit does not count on Swarm)"),
     _swarm("SWARM-001", "gateway-update-pauses-on-failure.yml", "api-gateway: failure_action pause, not rollback"),
     _swarm("SWARM-001", "gateway-updates-every-replica-at-once.yml", "api-gateway: parallelism 3 of 3 replicas"),
     _swarm("SWARM-002", "gateway-monitor-shorter-than-healthcheck.yml",

@@ -77,3 +77,18 @@ def test_the_default_bridge_is_found_by_mode_or_by_network_id():
                                     "NetworkSettings": {"Networks": {"bridge": {"NetworkID": "3e1088ae699b"}}}})
     assert not facts.on_default_bridge({"HostConfig": {"NetworkMode": "p_frontend"},
                                         "NetworkSettings": {"Networks": {"p_frontend": {"NetworkID": "9f0c"}}}})
+    # Not started yet, or stopped: the mode says where it goes.
+    assert facts.on_default_bridge({"HostConfig": {"NetworkMode": "default"}, "NetworkSettings": {"Networks": {}}})
+    assert facts.on_default_bridge({"HostConfig": {"NetworkMode": "bridge"},
+                                    "NetworkSettings": {"Networks": {"bridge": {"NetworkID": ""}}}})
+
+
+def test_a_swarm_task_in_mode_default_on_its_overlays_is_not_on_the_default_bridge():
+    """Swarm creates a task's container in mode `default` and attaches it to its service's overlays
+    alone (the false RUNTIME-022 finding of the first `--target swarm` run, README "On Docker Swarm")."""
+    facts = EngineFacts(frozenset(), frozenset(), frozenset({"3e1088ae699b"}))
+    task = {"HostConfig": {"NetworkMode": "default"},
+            "NetworkSettings": {"Networks": {"p_frontend": {"NetworkID": "k1x9"}, "p_backend": {"NetworkID": "q7v2"}}}}
+    assert not facts.on_default_bridge(task)
+    task["NetworkSettings"]["Networks"]["bridge"] = {"NetworkID": "3e1088ae699b"}
+    assert facts.on_default_bridge(task)

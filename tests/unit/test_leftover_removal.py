@@ -3,6 +3,7 @@
 import docker.errors
 
 from fixtures.engine import docker_objects
+from fixtures.engine.removal import release_endpoints, remove_one
 
 
 class Network:
@@ -20,7 +21,7 @@ class Network:
 
 def test_a_refused_removal_is_named_after_its_attempts_not_raised():
     network, stuck = Network(), []
-    assert docker_objects._remove(network, stuck, attempts=1) == 0
+    assert remove_one(network, stuck, attempts=1) == 0
     assert network.tries == 1
     assert stuck == ["network conformance-17836_database: error while removing network: has active endpoints"]
 
@@ -48,7 +49,7 @@ class NetworkWithAStaleEndpoint:
 
 def test_a_stale_endpoint_is_disconnected_by_force_and_the_network_removed():
     network, stuck = NetworkWithAStaleEndpoint(), []
-    assert docker_objects._remove(network, stuck, attempts=2, release=docker_objects._release_endpoints) == 1
+    assert remove_one(network, stuck, attempts=2, release=release_endpoints) == 1
     assert network.disconnected == [("conformance-17836-api-gateway-1", True)]
     assert stuck == []
 

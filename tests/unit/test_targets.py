@@ -59,8 +59,9 @@ def test_capabilities_say_what_each_target_can_do():
         return {c for c in CAPABILITIES if getattr(targets.get(name), c)}
 
     verbs = {"can_scale", "can_stop_replica", "can_restart", "can_update", "can_rollback", "can_run_once"}
-    assert capable("compose") == {"compose_model", "live", "owns_stack"} | verbs
-    assert capable("existing") == {"compose_model", "live", "can_scale", "can_stop_replica", "can_restart"}
+    assert capable("compose") == {"compose_model", "live", "owns_stack", "binds_host_ports"} | verbs
+    assert capable("existing") == {"compose_model", "live", "can_scale", "can_stop_replica", "can_restart",
+                                   "binds_host_ports"}
     assert capable("static") == {"compose_model"}
     assert capable("manifests") == {"manifests"}
     assert capable("swarm") == {"compose_model", "live", "swarm", "orchestrated_by_swarm", "can_scale",
@@ -81,6 +82,13 @@ def test_capabilities_say_what_each_target_can_do():
     ("manifests", ("target:can_scale",), "--target manifests judges Kubernetes manifests only"),
     ("manifests", ("target:manifests",), None),
     ("swarm", ("target:swarm", "gateway"), None),
+    # NET-005 on Swarm: no container holds a published port there.
+    ("compose", ("edge", "target:binds_host_ports"), None),
+    ("swarm", ("edge", "target:binds_host_ports"),
+     "judges the containers' host port bindings, and --target swarm has none to judge: a port Swarm publishes is "
+     "its routing mesh's, on every interface of every node (`docker stack deploy` takes no host address), never a "
+     "container's binding to one, so the harness publishes nothing and reaches the edge through its port-forward"),
+    ("static", ("target:binds_host_ports",), "a live control: --target static judges the compose model only"),
     ("compose", ("target:swarm",),
      "a live Docker Swarm control: run with --target swarm (--target compose judges the stack it brings up)"),
 ])
