@@ -192,7 +192,8 @@ def test_no_service_mounts_the_docker_socket_or_host_system_paths(compose_model)
     assert not mounted, f"sensitive host paths mounted: {', '.join(mounted)}"
 
 
-@control("CONFIG-009", severity="critical", reference="CIS Docker 1.6.0 5.14; seed 001 §Network Isolation")
+@control("CONFIG-009", severity="critical", reference="CIS Docker 1.6.0 5.14; seed 001 §Network Isolation",
+         needs=("target:publishes_on_host_address",))
 def test_published_ports_bind_to_loopback(compose_model):
     """Every published port binds an explicit loopback address (no unbound, 0.0.0.0 or [::] ports)."""
     exposed = []

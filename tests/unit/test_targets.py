@@ -59,10 +59,11 @@ def test_capabilities_say_what_each_target_can_do():
         return {c for c in CAPABILITIES if getattr(targets.get(name), c)}
 
     verbs = {"can_scale", "can_stop_replica", "can_restart", "can_update", "can_rollback", "can_run_once"}
-    assert capable("compose") == {"compose_model", "live", "owns_stack", "binds_host_ports"} | verbs
+    assert capable("compose") == {"compose_model", "live", "owns_stack", "binds_host_ports",
+                                  "publishes_on_host_address"} | verbs
     assert capable("existing") == {"compose_model", "live", "can_scale", "can_stop_replica", "can_restart",
-                                   "binds_host_ports"}
-    assert capable("static") == {"compose_model"}
+                                   "binds_host_ports", "publishes_on_host_address"}
+    assert capable("static") == {"compose_model", "publishes_on_host_address"}
     assert capable("manifests") == {"manifests"}
     assert capable("swarm") == {"compose_model", "live", "swarm", "orchestrated_by_swarm", "can_scale",
                                 "can_stop_replica", "can_restart"}
@@ -94,6 +95,14 @@ def test_capabilities_say_what_each_target_can_do():
 ])
 def test_an_unmet_need_is_one_reason(name, needs, reason):
     assert targets.get(name).unmet(needs) == reason
+
+
+def test_the_host_address_of_a_port_is_judged_wherever_compose_binds_it_and_nowhere_on_swarm():
+    needs = ("target:publishes_on_host_address",)  # CONFIG-009
+    assert targets.get("static").unmet(needs, SimpleNamespace(orchestrator=None)) is None
+    assert targets.get("compose").unmet(needs) is None
+    for name, options in (("static", SimpleNamespace(orchestrator="swarm")), ("swarm", None)):
+        assert "the routing mesh publishes it on every interface" in targets.get(name).unmet(needs, options)
 
 
 def test_a_verb_the_target_cannot_do_is_one_line_naming_both():
