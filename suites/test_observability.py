@@ -568,9 +568,9 @@ def test_queue_depth_fires_when_the_workers_stop(metrics_tier, stack, platform, 
             time.sleep(1)
         in_prometheus, waiting = _prometheus_state(metrics_tier, QUEUE_ALERT), _messages_ready(rabbitmq_api)
     finally:
+        restored = time.monotonic()
         stack.start(worker)
         worker_states = stack.wait_healthy(worker, timeout_s=90)
-    restored = time.monotonic()
     while True:
         left, after = _messages_ready(rabbitmq_api), _prometheus_state(metrics_tier, QUEUE_ALERT)
         if (left <= threshold and after == "inactive") or time.monotonic() > restored + _DRAIN_WAIT_S:
@@ -584,10 +584,10 @@ def test_queue_depth_fires_when_the_workers_stop(metrics_tier, stack, platform, 
              + (f"in Alertmanager {fired:.0f} s after the workers stopped" if fired is not None
                 else f"{in_prometheus} in Prometheus, not in Alertmanager")
              + f" (bound {bound:g} s after the pile-up: {derived}); {worker} started again: {', '.join(worker_states)}; "
-             f"{left} ready and {QUEUE_ALERT} {after} {resolved_s:.0f} s later")
+             f"{left} ready and {QUEUE_ALERT} {after} {resolved_s:.0f} s after they started")
     assert accepted == orders, f"the gateway accepted {accepted} of {orders} orders with the workers stopped ({sent})"
     assert fired is not None, (f"{QUEUE_ALERT} never reached Alertmanager within {bound:g} s of {orders} orders piling up "
                                f"({derived}; the broker: {waiting} messages ready; in Prometheus: {in_prometheus})")
     assert left <= threshold and after == "inactive", (
-        f"{_DRAIN_WAIT_S} s after {worker} started again ({', '.join(worker_states)}): {left} messages ready, "
+        f"{resolved_s:.0f} s after {worker} started again ({', '.join(worker_states)}): {left} messages ready, "
         f"{QUEUE_ALERT} {after} in Prometheus")
