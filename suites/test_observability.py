@@ -532,9 +532,9 @@ def test_queue_depth_fires_when_the_workers_stop(metrics_tier, stack, platform, 
     """QueueDepthWarning is inactive on the healthy platform, and fires and reaches Alertmanager when orders pile up behind stopped workers.
 
     Rationale: a platform whose workers are down still accepts orders; only the queue depth says
-    nothing processes them. The workers (every replica of the worker role) are stopped, and orders
-    go through the edge until the broker holds more than the rule's threshold (read from its
-    expression: `... > N`; at most 200 orders); Alertmanager's /api/v2/alerts is read until
+    nothing processes them. The workers (every replica of the worker role) are stopped, and 20
+    orders more than the rule's threshold go through the edge (the threshold read from its
+    expression, `... > N`; at most 200 orders); Alertmanager's /api/v2/alerts is read until
     QueueDepthWarning is active there, within a bound derived from Prometheus's configuration
     (the broker's 5 s statistics interval, a scrape, two evaluations, the rule's `for:`, 5 s of
     delivery). The workers are started again whatever happens; the queue must drain and the
