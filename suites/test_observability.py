@@ -337,17 +337,24 @@ def _burst(gateway, count: int) -> dict[str, int]:
 
     Spread over several scrapes: a counter series born during the fault (the first 503 of a
     route on a replica) shows a rate only from its second sample on."""
-    def post(_):
-        try:
-            return str(gateway.place_order().status_code)
-        except OSError as exc:
-            return type(exc).__name__
     answers = []
     with ThreadPoolExecutor(max_workers=_WAVE) as pool:
         for _ in range(0, count, _WAVE):
             started = time.monotonic()
-            answers += pool.map(post, range(_WAVE))
+            answers += pool.map(lambda _: _order_answer(gateway), range(_WAVE))
             time.sleep(max(0.0, 1 - (time.monotonic() - started)))
+    return _counted(answers)
+
+
+def _order_answer(gateway) -> str:
+    """One order command through the edge: its status code, or the error that kept it from an answer."""
+    try:
+        return str(gateway.place_order().status_code)
+    except OSError as exc:
+        return type(exc).__name__
+
+
+def _counted(answers: list[str]) -> dict[str, int]:
     return {answer: answers.count(answer) for answer in sorted(set(answers))}
 
 
@@ -473,3 +480,114 @@ def test_metrics_are_not_reachable_from_the_edge_or_the_host(stack, metrics_tier
     assert not reached and not unprobed, "; ".join(
         ([f"reachable: {', '.join(reached)}"] if reached else [])
         + ([f"not probed (declare the port: expose): {', '.join(unprobed)}"] if unprobed else []))
+
+
+QUEUE_ALERT = "QueueDepthWarning"
+_MAX_PILE = 200  # orders the control piles up at most: a higher threshold is a configuration to lower, like `for:`
+_PILE_MARGIN = 20  # orders beyond the threshold, which `>` must exceed
+# RabbitMQ counts a queue's messages for its metrics every statistics interval (5 s by default);
+# Prometheus's notifier and Alertmanager's group_wait take a few seconds more.
+_BROKER_STATS_S, _DELIVERY_S = 5, 5
+_QUEUE_QUIET_WAIT_S = 30  # a pile-up left by an earlier control drains and its alert resolves within it
+_DRAIN_WAIT_S = 60
+_THRESHOLD = re.compile(r">\s*([0-9]+(?:\.[0-9]+)?)\s*$")
+_DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
+_UNIT_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+
+
+def _seconds(duration: str) -> float:
+    """A Prometheus duration (`2s`, `1m30s`) in seconds."""
+    return sum(int(n) * _UNIT_S[unit] for n, unit in _DURATION.findall(duration))
+
+
+def _firing_bound(metrics_tier, name: str) -> tuple[dict, float, str]:
+    """The rule, and how long after a pile-up it must be in Alertmanager, from Prometheus's own
+    configuration: the broker's count, a scrape, the evaluation that makes it pending, its `for:`,
+    the evaluation that fires it, and the delivery; with how it was derived."""
+    groups = metrics_tier.query("/api/v1/rules", type="alert")["groups"]
+    group, rule = next(((g, r) for g in groups for r in g["rules"] if r["name"] == name), (None, None))
+    if rule is None:
+        pytest.fail(f"Prometheus has no {name} rule (OBS-006)", pytrace=False)
+    config = yaml.safe_load(metrics_tier.query("/api/v1/status/config")["yaml"]) or {}
+    default = (config.get("global") or {}).get("scrape_interval", "1m")
+    scrape = max((_seconds(job.get("scrape_interval", default)) for job in config.get("scrape_configs") or []),
+                 default=_seconds(default))
+    evaluation, wait = float(group.get("interval") or 60), float(rule.get("duration") or 0)
+    bound = _BROKER_STATS_S + scrape + 2 * evaluation + wait + _DELIVERY_S
+    return rule, bound, (f"{_BROKER_STATS_S} s broker count + {scrape:g} s scrape + 2 x {evaluation:g} s evaluation"
+                         f" + {wait:g} s for + {_DELIVERY_S} s delivery")
+
+
+def _messages_ready(rabbitmq_api) -> int:
+    """Messages waiting for a consumer in all the broker's queues, as the broker counts them."""
+    answer = rabbitmq_api.get("/queues?columns=name,messages_ready")
+    answer.raise_for_status()
+    return sum(queue.get("messages_ready") or 0 for queue in answer.json())
+
+
+@pytest.mark.disruptive
+@control("OBS-010", severity="high", reference=METRICS,
+         needs=("metrics:prometheus", "edge", "gateway", "worker", "broker:rabbitmq", "app:orders"))
+def test_queue_depth_fires_when_the_workers_stop(metrics_tier, stack, platform, gateway, rabbitmq_api, observed):
+    """QueueDepthWarning is inactive on the healthy platform, and fires and reaches Alertmanager when orders pile up behind stopped workers.
+
+    Rationale: a platform whose workers are down still accepts orders; only the queue depth says
+    nothing processes them. The workers (every replica of the worker role) are stopped, and 20
+    orders more than the rule's threshold go through the edge (the threshold read from its
+    expression, `... > N`; at most 200 orders); Alertmanager's /api/v2/alerts is read until
+    QueueDepthWarning is active there, within a bound derived from Prometheus's configuration
+    (the broker's 5 s statistics interval, a scrape, two evaluations, the rule's `for:`, 5 s of
+    delivery). The workers are started again whatever happens; the queue must drain and the
+    alert turn inactive within 60 s. Before, QueueDepthWarning must be inactive (at most 30 s).
+    """
+    if not metrics_tier.alertmanager_service:
+        pytest.fail(f"the metrics role ({', '.join(platform.services_of('metrics'))}) runs no Alertmanager")
+    rule, bound, derived = _firing_bound(metrics_tier, QUEUE_ALERT)
+    found = _THRESHOLD.search(rule["query"])
+    if not found or float(found.group(1)) + _PILE_MARGIN > _MAX_PILE:
+        pytest.fail(f"{QUEUE_ALERT} ({rule['query']}) needs more than {_MAX_PILE} waiting orders: "
+                    "give it a threshold a run can reach, by configuration like its `for:`", pytrace=False)
+    threshold = float(found.group(1))
+    orders = int(threshold) + _PILE_MARGIN
+    deadline = time.monotonic() + _QUEUE_QUIET_WAIT_S
+    while (state := _prometheus_state(metrics_tier, QUEUE_ALERT)) != "inactive" and time.monotonic() < deadline:
+        time.sleep(2)
+    assert state == "inactive", f"{QUEUE_ALERT} is {state} on the healthy platform, {_QUEUE_QUIET_WAIT_S} s after the control began"
+    worker = platform.service("worker")
+    started = time.monotonic()
+    stack.stop(worker)
+    try:
+        with ThreadPoolExecutor(max_workers=_WAVE) as pool:
+            answers = _counted(list(pool.map(lambda _: _order_answer(gateway), range(orders))))
+        piled = time.monotonic()
+        fired = None
+        while time.monotonic() < piled + bound:
+            if _in_alertmanager(metrics_tier, QUEUE_ALERT):
+                fired = time.monotonic() - started
+                break
+            time.sleep(1)
+        in_prometheus, waiting = _prometheus_state(metrics_tier, QUEUE_ALERT), _messages_ready(rabbitmq_api)
+    finally:
+        restored = time.monotonic()
+        stack.start(worker)
+        worker_states = stack.wait_healthy(worker, timeout_s=90)
+    while True:
+        left, after = _messages_ready(rabbitmq_api), _prometheus_state(metrics_tier, QUEUE_ALERT)
+        if (left <= threshold and after == "inactive") or time.monotonic() > restored + _DRAIN_WAIT_S:
+            break
+        time.sleep(1)
+    resolved_s = time.monotonic() - restored
+    accepted = answers.get("202", 0) + answers.get("201", 0)
+    sent = ", ".join(f"{n}× {answer}" for answer, n in answers.items())
+    observed(f"healthy: inactive; {worker} stopped, {orders} orders answered {sent} in {piled - started:.0f} s; "
+             f"{waiting} messages ready; {QUEUE_ALERT} "
+             + (f"in Alertmanager {fired:.0f} s after the workers stopped" if fired is not None
+                else f"{in_prometheus} in Prometheus, not in Alertmanager")
+             + f" (bound {bound:g} s after the pile-up: {derived}); {worker} started again: {', '.join(worker_states)}; "
+             f"{left} ready and {QUEUE_ALERT} {after} {resolved_s:.0f} s after they started")
+    assert accepted == orders, f"the gateway accepted {accepted} of {orders} orders with the workers stopped ({sent})"
+    assert fired is not None, (f"{QUEUE_ALERT} never reached Alertmanager within {bound:g} s of {orders} orders piling up "
+                               f"({derived}; the broker: {waiting} messages ready; in Prometheus: {in_prometheus})")
+    assert left <= threshold and after == "inactive", (
+        f"{resolved_s:.0f} s after {worker} started again ({', '.join(worker_states)}): {left} messages ready, "
+        f"{QUEUE_ALERT} {after} in Prometheus")

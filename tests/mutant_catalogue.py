@@ -216,21 +216,23 @@ MUTANT_RUNS = [
             "health/gateway-stale-health-cache.yml",
             "network/redis-on-backend-network.yml",
             "config/rabbitmq-management-published.yml",
-            # And the metrics tier, broken in five ways: the order-service's metrics port, Prometheus's
-            # rules, its Alertmanager, its flags, and its port published (NET-005 then fails for it
-            # as well as for the management UI).
+            # And the metrics tier, broken in six ways: the order-service's metrics port, seed 004's
+            # rules, seed 001's queue depth rule, its Alertmanager, its flags, and its port published
+            # (NET-005 then fails for it as well as for the management UI). OBS-010 fails for its own
+            # rule: QueueDepthWarning never fires in Prometheus (the wrong port alone leaves it firing there).
             "obs/order-service-metrics-on-another-port.yml",
             "obs/prometheus-rules-without-high-response-time.yml",
+            "obs/prometheus-queue-depth-on-unacked-messages.yml",
             "obs/prometheus-alerts-to-a-wrong-port.yml",
             "obs/prometheus-admin-api-enabled.yml",
             "obs/prometheus-published.yml",
         ),
         ("CRED-004", "CRED-013", "HEALTH-008", "NET-002", "NET-004", "NET-005",
-         "OBS-005", "OBS-006", "OBS-007", "OBS-008", "OBS-009"),
+         "OBS-005", "OBS-006", "OBS-007", "OBS-008", "OBS-009", "OBS-010"),
         must_say=(
             ("OBS-005", "order-service http://"), ("OBS-006", "not loaded: HighResponseTime"),
             ("OBS-007", "never reached Alertmanager"), ("OBS-008", "the admin API is on"),
-            ("OBS-009", "prometheus:9090 from host"),
+            ("OBS-009", "prometheus:9090 from host"), ("OBS-010", "in Prometheus: inactive"),
         ),
     ),
     MutantRun(
