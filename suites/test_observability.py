@@ -528,7 +528,7 @@ def _messages_ready(rabbitmq_api) -> int:
 @pytest.mark.disruptive
 @control("OBS-010", severity="high", reference=METRICS,
          needs=("metrics:prometheus", "edge", "gateway", "worker", "broker:rabbitmq", "app:orders"))
-def test_queue_depth_fires_when_the_workers_stop(metrics_tier, stack, platform, gateway, rabbitmq_api, observed):
+def test_queue_depth_fires_when_the_workers_stop(metrics_tier, target, platform, gateway, rabbitmq_api, observed):
     """QueueDepthWarning is inactive on the healthy platform, and fires and reaches Alertmanager when orders pile up behind stopped workers.
 
     Rationale: a platform whose workers are down still accepts orders; only the queue depth says
@@ -555,7 +555,7 @@ def test_queue_depth_fires_when_the_workers_stop(metrics_tier, stack, platform, 
     assert state == "inactive", f"{QUEUE_ALERT} is {state} on the healthy platform, {_QUEUE_QUIET_WAIT_S} s after the control began"
     worker = platform.service("worker")
     started = time.monotonic()
-    stack.stop(worker)
+    target.take_down(worker)
     try:
         with ThreadPoolExecutor(max_workers=_WAVE) as pool:
             answers = _counted(list(pool.map(lambda _: _order_answer(gateway), range(orders))))
@@ -569,8 +569,7 @@ def test_queue_depth_fires_when_the_workers_stop(metrics_tier, stack, platform, 
         in_prometheus, waiting = _prometheus_state(metrics_tier, QUEUE_ALERT), _messages_ready(rabbitmq_api)
     finally:
         restored = time.monotonic()
-        stack.start(worker)
-        worker_states = stack.wait_healthy(worker, timeout_s=90)
+        worker_states = target.bring_back(worker, wait_s=90)
     while True:
         left, after = _messages_ready(rabbitmq_api), _prometheus_state(metrics_tier, QUEUE_ALERT)
         if (left <= threshold and after == "inactive") or time.monotonic() > restored + _DRAIN_WAIT_S:
