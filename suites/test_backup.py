@@ -6,8 +6,7 @@ it is taken again), a Redis snapshot against keys of the control's own, the brok
 definitions against those a fresh broker exports after the import (holding `broker_definitions`
 against the one other control that changes them beside it, OBS-001's trace). The controls that
 stop, kill or re-create a service, or read a volume under a stopped server, are `disruptive`
-and hold the stack alone; BACKUP-003, -007 and -008 share one re-creation of the services
-(fixtures/labs/recreation.py), each judging its own record of it. The scripts are the ones operators run (stack/ops/); restore targets
+and hold the stack alone. The scripts are the ones operators run (stack/ops/); restore targets
 are containers and volumes of the suite's own, removed when each control ends.
 """
 
@@ -17,10 +16,10 @@ import time
 import pytest
 
 from fixtures.controls import control
-from fixtures.labs.backup import Digests
-from fixtures.labs.recreation import ORDERS_BEFORE_A_DUMP, PERSISTENT_MESSAGES
 
+ORDERS_BEFORE_A_DUMP = 5
 REDIS_KEYS = 300
+PERSISTENT_MESSAGES = 50
 
 
 def _round_trip_message(source, restored, dump_s: float, restore_s: float, dumps: int = 1) -> str:
@@ -63,15 +62,20 @@ def test_postgres_dump_restores_into_a_fresh_container(backup_lab, fill_event_st
 @pytest.mark.disruptive
 @control("BACKUP-003", severity="high", reference="seed 001 §Volume Backup; seed 003 §Volumes",
          needs=("event_store:postgres",))
-def test_postgres_volume_restores_into_a_new_volume(recreated, observed):
+def test_postgres_volume_restores_into_a_new_volume(backup_lab, fill_event_store, observed):
     """The Postgres data volume, archived with tar, restores into a new volume a fresh container starts on with equal data."""
-    mount = recreated["mount"]
+    mount = backup_lab.postgres_data_mount()
     assert mount["Type"] == "volume", (
         f"PGDATA {mount['Destination']} is on {mount['Type']}, not a named volume: there is no volume to back up "
         f"and the event store dies with its container"
     )
-    source, restored = Digests(recreated["source"]), Digests(recreated["restored"])
-    message = _round_trip_message(source, restored, recreated["backup_s"], recreated["restore_s"]).replace("dump", "tar")
+    fill_event_store(ORDERS_BEFORE_A_DUMP)
+    source = backup_lab.postgres_digests()
+    backup_s = backup_lab.postgres_volume_backup(mount["Name"])
+    volume, restore_s = backup_lab.volume_restore()
+    host = backup_lab.start_postgres(volume=volume)
+    restored = backup_lab.postgres_digests(host=host)
+    message = _round_trip_message(source, restored, backup_s, restore_s).replace("dump", "tar")
     observed(message)
     assert source.rows > 0, f"the event store is empty after {ORDERS_BEFORE_A_DUMP} orders: {message}"
     assert not source.mismatches(restored), f"{'; '.join(source.mismatches(restored))}: {message}"
@@ -176,19 +180,33 @@ def test_rabbitmq_definitions_round_trip(backup_lab, broker_definitions, observe
 @pytest.mark.disruptive
 @control("BACKUP-007", severity="critical", reference="seed 001 §Message Bus Considerations; seed 003 §Volumes (rabbitmq-data)",
          needs=("broker:rabbitmq", "worker", "edge", "app:orders"))
-def test_confirmed_orders_survive_a_broker_restart(recreated, observed):
-    """Orders the gateway confirmed (publisher confirms) to the durable command queue survive a broker restart: none lost.
-
-    Rationale: the workers are stopped while the gateway takes the orders, so the commands are
-    still queued when the broker restarts (with BACKUP-008's down and up, when it runs); the
-    queue is drained before a worker is back.
-    """
-    confirmed, consumed = recreated["confirmed"], recreated["consumed"]
+def test_confirmed_orders_survive_a_broker_restart(backup_lab, gateway, stack, compose_model, platform, observed):
+    """Orders the gateway confirmed (publisher confirms) to the durable command queue survive a broker restart: none lost."""
+    worker, broker = platform.service("worker"), platform.service("broker")
+    queue = compose_model.environment(platform.service("gateway")).get("ORDER_QUEUE") or "orders.commands"
+    # No consumer meanwhile: the commands must still be in the queue when the broker restarts.
+    stack.stop(worker)
+    try:
+        confirmed = []
+        for _ in range(PERSISTENT_MESSAGES):
+            posted = gateway.place_order(customer_id="customer-durability")
+            if posted.status_code == 202:
+                confirmed.append(posted.json()["order_id"])
+        stack.stop(broker)
+        stack.start(broker)
+        # A broker recovers its durable queues before it opens its listeners: the queue is
+        # drained as soon as AMQP accepts, while the broker's healthcheck catches up.
+        consumed = backup_lab.drain_queue(queue)
+    finally:
+        # The workers start beside the broker's own wait (they reconnect until it lets them in).
+        stack.start(worker)
+        broker_states = stack.wait_healthy(broker, timeout_s=120)
+        stack.wait_healthy(worker, timeout_s=90)
     unique = set(consumed) & set(confirmed)
     lost = len(confirmed) - len(unique)
     duplicates = len(consumed) - len(set(consumed))
     observed(f"confirmed {len(confirmed)}/{PERSISTENT_MESSAGES}, consumed after restart {len(consumed)} "
-             f"({len(unique)} unique of ours, {duplicates} duplicates); lost = {lost} (broker {recreated['broker']})")
+             f"({len(unique)} unique of ours, {duplicates} duplicates); lost = {lost} (broker {broker_states})")
     assert len(confirmed) == PERSISTENT_MESSAGES, f"the gateway confirmed only {len(confirmed)} of {PERSISTENT_MESSAGES} orders"
     assert lost == 0, f"lost = confirmed - unique consumed = {len(confirmed)} - {len(unique)} = {lost} after a broker restart"
 
@@ -196,20 +214,39 @@ def test_confirmed_orders_survive_a_broker_restart(recreated, observed):
 @pytest.mark.disruptive
 @control("BACKUP-008", severity="critical", reference="seed 003 §Data Persistence; seed 003 §Data Loss After Restart; seed 001 §Stopping Services",
          needs=("event_store:postgres", "target:owns_stack"))
-def test_data_survives_compose_down_and_up(recreated, observed):
+def test_data_survives_compose_down_and_up(request, backup_lab, fill_event_store, stack, platform, observed):
     """Event store rows, Redis keys and durable RabbitMQ definitions survive `docker compose down` (without -v) and `up`.
 
     Rationale: each store the platform has is judged (a platform without a cache or a broker
-    is judged on the rest); `down` without -v is an operator's restart, and nothing may go.
+    is judged on the rest); `down` without `-v` is an operator's restart, and nothing may go.
     """
-    source, after = Digests(recreated["source"]), Digests(recreated["after"])
-    key, value, kept_value = recreated["redis_key"], recreated.get("redis_value"), recreated.get("redis_kept")
-    vhost, queue = recreated["vhost"], recreated.get("queue_status", 200)
+    redis_client = request.getfixturevalue("redis_client") if platform.technology("cache") == "redis" else None
+    rabbitmq_api = request.getfixturevalue("rabbitmq_api") if platform.technology("broker") == "rabbitmq" else None
+    fill_event_store(ORDERS_BEFORE_A_DUMP)
+    vhost = f"persist-{backup_lab.id}"
+    if rabbitmq_api:
+        backup_lab.rabbitmq_add_definitions(vhost)
+    marker = f"backup:persist:{backup_lab.id}"
+    value = secrets.token_hex(8)
+    if redis_client:
+        redis_client.set(marker, value)
+    source = backup_lab.postgres_digests()
+    time.sleep(2)  # past Redis's everysec window: the marker is owed to the disk
+    seconds = backup_lab.down_and_up()
+    after = backup_lab.postgres_digests()
+    kept_value = value
+    if redis_client:
+        redis_client.connection_pool.disconnect()  # its connections died with the old containers
+        try:
+            kept_value = redis_client.get(marker)
+        finally:
+            redis_client.delete(marker)
+    queue = rabbitmq_api.get(f"/queues/{vhost}/backup.queue").status_code if rabbitmq_api else 200
     lost = source.mismatches(after)
-    observed(f"down/up {recreated['seconds']}s; event store {after.rows}/{source.rows} rows, mismatched tables = {len(lost)}; "
-             + (f"redis key {'kept' if kept_value == value else 'lost'}; " if key else "no Redis; ")
-             + (f"durable queue {'kept' if queue == 200 else f'lost ({queue})'}" if vhost else "no RabbitMQ"))
+    observed(f"down/up {seconds}s; event store {after.rows}/{source.rows} rows, mismatched tables = {len(lost)}; "
+             + (f"redis key {'kept' if kept_value == value else 'lost'}; " if redis_client else "no Redis; ")
+             + (f"durable queue {'kept' if queue == 200 else f'lost ({queue})'}" if rabbitmq_api else "no RabbitMQ"))
     assert source.rows > 0, f"the event store is empty after {ORDERS_BEFORE_A_DUMP} writes"
     assert not lost, f"after down/up: {'; '.join(lost)}"
-    assert kept_value == value, f"Redis key {key} after down/up: {kept_value!r}, written {value!r}"
+    assert kept_value == value, f"Redis key {marker} after down/up: {kept_value!r}, written {value!r}"
     assert queue == 200, f"durable queue backup.queue in vhost {vhost} after down/up: management API answered {queue}"
