@@ -163,7 +163,7 @@ def test_a_foreign_compose_file_is_judged_with_zero_configuration(name, reports_
 
 
 BROKER_CONTROLS = {"CRED-001", "CRED-002", "CRED-003", "HEALTH-005", "HEALTH-009", "SCALE-002", "BACKUP-006",
-                   "BACKUP-007", "OBS-001", "OBS-007"}
+                   "BACKUP-007", "OBS-001", "OBS-007", "OBS-010"}
 
 
 def test_the_reference_platform_without_its_broker_makes_the_broker_controls_not_applicable(reports_dir):
