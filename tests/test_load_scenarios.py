@@ -71,7 +71,7 @@ def _locust(edge_url: str, env: dict, prefix: Path, *args: str, extra_env: dict 
 def test_headless_run_writes_reports_and_exits_0_when_thresholds_hold(kept_stack, tmp_path):
     edge_url, env = kept_stack
     prefix = tmp_path / "order_mix"
-    result = _locust(edge_url, env, prefix, "-u", "50", "-r", "10", "-t", "15s")
+    result = _locust(edge_url, env, prefix, "-u", "50", "-r", "10", "-t", "15s", extra_env=LOOSE)
     assert result.returncode == 0, result.stderr[-3000:]
     for suffix in ("_stats.csv", "_stats_history.csv", "_failures.csv", ".html", "_replica_shares.json",
                    "_requests.csv"):
@@ -99,7 +99,7 @@ def test_headless_run_exits_1_when_a_threshold_is_missed(kept_stack, tmp_path):
 def test_distributed_run_aggregates_workers(kept_stack, tmp_path):
     edge_url, env = kept_stack
     prefix = tmp_path / "order_mix"
-    result = _locust(edge_url, env, prefix, "--processes", "2", "-u", "20", "-r", "20", "-t", "6s")
+    result = _locust(edge_url, env, prefix, "--processes", "2", "-u", "20", "-r", "20", "-t", "6s", extra_env=LOOSE)
     assert result.returncode == 0, result.stderr[-3000:]
     verdict = json.loads(Path(f"{prefix}_verdict.json").read_text())
     assert sum(verdict["replica_shares"].values()) == verdict["requests"] > 0, verdict
