@@ -47,7 +47,7 @@ manifests: setup
 # The Swarm tests make and leave a swarm on the engine, and leaving one breaks name resolution
 # in every compose container beside it (moby/moby#45144): they run apart, in test-swarm.
 test: setup images
-	$(BIN)/pytest tests/ -n $(TEST_WORKERS) -m "not swarm" $(PYTEST_ARGS)
+	$(BIN)/pytest tests/ -n $(TEST_WORKERS) -m "not swarm" --durations=30 $(PYTEST_ARGS)
 
 test-swarm: setup images
 	$(BIN)/pytest tests/ -n 2 -m swarm $(PYTEST_ARGS)
