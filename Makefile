@@ -45,9 +45,11 @@ manifests: setup
 	$(BIN)/pytest suites/ --target manifests --manifests k8s/ $(PYTEST_ARGS)
 
 # The Swarm tests make and leave a swarm on the engine, and leaving one breaks name resolution
-# in every compose container beside it (moby/moby#45144): they run apart, in test-swarm.
+# in every compose container beside it (moby/moby#45144): they run after the others, never
+# beside them (test-swarm runs them alone).
 test: setup images
 	$(BIN)/pytest tests/ -n $(TEST_WORKERS) -m "not swarm" --durations=30 $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-swarm
 
 test-swarm: setup images
 	$(BIN)/pytest tests/ -n 2 -m swarm $(PYTEST_ARGS)

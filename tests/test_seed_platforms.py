@@ -29,10 +29,12 @@ def test_pliers_passes_every_control_that_applies(reports_dir):
     assert result.returncode == 0 and not problems, f"{problems}\n{result.output[-3000:]}"
     applicable = {i for i, s in statuses.items() if s == "passed"}
     # Pliers has no broker and no workers: theirs are the only live controls that may not apply.
+    # Its metrics tier is Prometheus alone: the OBS controls that read it apply, those that need
+    # the broker (the fault, the queue) do not.
     assert {"RUNTIME-013", "CRED-005", "CRED-009", "CRED-013", "HEALTH-007", "NET-002", "SCALE-001", "SCALE-006",
-            "BACKUP-001", "BACKUP-004"} <= applicable, statuses
+            "BACKUP-001", "BACKUP-004", "OBS-005", "OBS-006", "OBS-008", "OBS-009"} <= applicable, statuses
     assert {i for i, s in statuses.items() if s == "not_applicable" and not i.startswith("KUBE")} >= {
-        "CRED-001", "HEALTH-005", "HEALTH-009", "SCALE-002", "BACKUP-006"}
+        "CRED-001", "HEALTH-005", "HEALTH-009", "SCALE-002", "BACKUP-006", "OBS-007", "OBS-010"}
     assert "gateway=api+ai-service" in result.report["stack"]["platform"]["summary"]
     assert_nothing_left(result)
 

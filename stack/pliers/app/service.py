@@ -11,8 +11,11 @@ from pathlib import Path
 import jwt
 import redis.asyncio as aioredis
 from aiohttp import web
+from prometheus_client import Counter, Histogram
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+
+import metrics
 
 REPLICA = socket.gethostname()
 CHECK_TIMEOUT = 2.0
@@ -24,6 +27,12 @@ APP_VERSION = os.environ.get("APP_VERSION", "1")
 RELEASE_FAULT = os.environ.get("RELEASE_FAULT", "")
 
 log = logging.getLogger("pliers")
+
+# Seed 004 §Monitoring, named as the reference gateway names them, so the seeds' alert rules
+# read both platforms: requests by method, route and status, and their latency (metrics.py
+# serves them on the metrics network alone).
+REQUESTS = Counter("http_requests", "Requests answered, by method, route and status", ["method", "route", "status"])
+LATENCY = Histogram("http_request_duration_seconds", "Time to answer a request", ["method", "route"])
 
 
 def secret(name: str) -> str:
@@ -86,6 +95,22 @@ def jwt_middleware(secret_value: str):
     return require_jwt
 
 
+@web.middleware
+async def count_requests(request, handler):
+    started, status = time.monotonic(), 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+        REQUESTS.labels(request.method, route, str(status)).inc()
+        LATENCY.labels(request.method, route).observe(time.monotonic() - started)
+
+
 async def add_replica_header(request, response):
     response.headers["X-Replica"] = REPLICA
 
@@ -136,4 +161,5 @@ def run(app: web.Application, service: str, port: int) -> None:
     app.router.add_get("/health/live", live)
     # Its first line on stdout (seed 000 §Best Practices 3): a log that stays empty tells an operator nothing.
     log.info("serving", extra={"fields": {"port": port}})
+    metrics.serve_in_background()
     web.run_app(app, host="0.0.0.0", port=port, access_log=None, print=None)

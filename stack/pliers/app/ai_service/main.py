@@ -11,7 +11,7 @@ import aiohttp
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from service import CHECK_TIMEOUT, redis_client, error, health_handler, jwt_middleware, log, run, secret
+from service import CHECK_TIMEOUT, redis_client, count_requests, error, health_handler, jwt_middleware, log, run, secret
 
 PORT = int(os.environ.get("PORT", "3001"))
 API_URL = os.environ.get("API_URL", "http://api:3000").rstrip("/")
@@ -76,7 +76,7 @@ async def open_clients(app):
 
 
 def create_app():
-    app = web.Application(middlewares=[jwt_middleware(secret("JWT_SECRET"))])
+    app = web.Application(middlewares=[count_requests, jwt_middleware(secret("JWT_SECRET"))])
     app.cleanup_ctx.append(open_clients)
     app.router.add_get("/health", health_handler({"api": api_ok, "redis": redis_ok}))
     app.router.add_get("/orders/{order_id}/summary", order_summary)

@@ -15,7 +15,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from service import CHECK_TIMEOUT, redis_client, REPLICA, error, health_handler, jwt_middleware, log, run, secret
+from service import CHECK_TIMEOUT, redis_client, REPLICA, count_requests, error, health_handler, jwt_middleware, log, run, secret
 
 PORT = int(os.environ.get("PORT", "3000"))
 ORDER_CACHE_TTL = 30
@@ -141,7 +141,7 @@ async def open_clients(app):
 
 
 def create_app():
-    app = web.Application(middlewares=[jwt_middleware(secret("JWT_SECRET"))])
+    app = web.Application(middlewares=[count_requests, jwt_middleware(secret("JWT_SECRET"))])
     app.cleanup_ctx.append(open_clients)
     app.router.add_get("/health", health_handler({"postgres": postgres_ok, "redis": redis_ok}))
     app.router.add_post("/orders", place_order)
