@@ -10,14 +10,48 @@ import os
 import socket
 import threading
 import time
+from typing import Callable
 
-from prometheus_client import start_http_server
+from aiohttp import web
+from prometheus_client import Counter, Histogram, start_http_server
 
 METRICS_PORT = int(os.environ.get("METRICS_PORT", "9100"))
 METRICS_LISTEN_NAME = os.environ.get("METRICS_LISTEN_NAME", "")
 RESOLVE_ATTEMPTS = 30
 
 log = logging.getLogger(__name__)
+
+# Seed 004 §Monitoring: requests by method, route and status, and their latency. Every HTTP
+# service of both reference platforms counts them under these names, so the seeds' alert rules
+# (stack/prometheus/rules/) read them all.
+REQUESTS = Counter("http_requests", "Requests answered, by method, route and status", ["method", "route", "status"])
+LATENCY = Histogram("http_request_duration_seconds", "Time to answer a request", ["method", "route"])
+
+Answered = Callable[[web.Request, int, float], None]  # (request, status, seconds) once it is answered
+
+
+def counting_requests(then: Answered | None = None):
+    """An aiohttp middleware counting every answer (an exception's status too) and its latency,
+    then calling `then` with the request, its status and its seconds (a service's access log)."""
+    @web.middleware
+    async def count(request, handler):
+        started, status = time.monotonic(), 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            elapsed = time.monotonic() - started
+            resource = request.match_info.route.resource
+            route = resource.canonical if resource else "unmatched"
+            REQUESTS.labels(request.method, route, str(status)).inc()
+            LATENCY.labels(request.method, route).observe(elapsed)
+            if then:
+                then(request, status, elapsed)
+    return count
 
 
 def _serve(name: str, port: int) -> None:

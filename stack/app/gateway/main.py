@@ -20,7 +20,7 @@ from aiohttp import web
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from redis.asyncio.retry import Retry
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Gauge
 from redis.backoff import NoBackoff
 
 import metrics
@@ -58,9 +58,8 @@ RELEASE_FAULT = os.environ.get("RELEASE_FAULT", "")
 
 log = logging.getLogger("api-gateway")
 
-# Seed 004 §Monitoring: requests by status and route, and their latency (metrics.py serves them).
-REQUESTS = Counter("http_requests", "Requests answered, by method, route and status", ["method", "route", "status"])
-LATENCY = Histogram("http_request_duration_seconds", "Time to answer a request", ["method", "route"])
+# Seed 004 §Monitoring: requests by status and route, and their latency, are counted by
+# metrics.counting_requests; the event store pool's connections here (metrics.py serves them).
 POOL_OPEN = Gauge("db_pool_connections", "Event store connections the pool holds open")
 POOL_MAX = Gauge("db_pool_connections_max", "Event store connections the pool may open")
 
@@ -94,24 +93,10 @@ async def correlate(request, handler):
     return await handler(request)
 
 
-@web.middleware
-async def access_log(request, handler):
-    started, status = time.monotonic(), 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    finally:
-        elapsed = time.monotonic() - started
-        route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
-        REQUESTS.labels(request.method, route, str(status)).inc()
-        LATENCY.labels(request.method, route).observe(elapsed)
-        log.info("request", extra={"fields": {
-            "method": request.method, "path": request.path, "status": status,
-            "correlation_id": request.get("correlation_id"), "duration_ms": round(elapsed * 1000, 1)}})
+def log_request(request, status: int, elapsed: float) -> None:
+    log.info("request", extra={"fields": {
+        "method": request.method, "path": request.path, "status": status,
+        "correlation_id": request.get("correlation_id"), "duration_ms": round(elapsed * 1000, 1)}})
 
 
 @web.middleware
@@ -314,7 +299,7 @@ async def open_clients(app):
 
 
 def create_app():
-    app = web.Application(middlewares=[correlate, access_log, injected_delay, require_jwt])
+    app = web.Application(middlewares=[correlate, metrics.counting_requests(then=log_request), injected_delay, require_jwt])
     app.on_response_prepare.append(add_replica_header)
     app.cleanup_ctx.append(open_clients)
     app.router.add_get("/health/live", live)

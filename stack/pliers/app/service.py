@@ -11,7 +11,6 @@ from pathlib import Path
 import jwt
 import redis.asyncio as aioredis
 from aiohttp import web
-from prometheus_client import Counter, Histogram
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -28,11 +27,9 @@ RELEASE_FAULT = os.environ.get("RELEASE_FAULT", "")
 
 log = logging.getLogger("pliers")
 
-# Seed 004 §Monitoring, named as the reference gateway names them, so the seeds' alert rules
-# read both platforms: requests by method, route and status, and their latency (metrics.py
-# serves them on the metrics network alone).
-REQUESTS = Counter("http_requests", "Requests answered, by method, route and status", ["method", "route", "status"])
-LATENCY = Histogram("http_request_duration_seconds", "Time to answer a request", ["method", "route"])
+# Seed 004 §Monitoring, counted as the reference gateway counts them (metrics.py serves them on
+# the metrics network alone), so the seeds' alert rules read both platforms.
+count_requests = metrics.counting_requests()
 
 
 def secret(name: str) -> str:
@@ -93,22 +90,6 @@ def jwt_middleware(secret_value: str):
             return error(401, f"invalid token: {exc}", **{"WWW-Authenticate": 'Bearer error="invalid_token"'})
         return await handler(request)
     return require_jwt
-
-
-@web.middleware
-async def count_requests(request, handler):
-    started, status = time.monotonic(), 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    finally:
-        route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
-        REQUESTS.labels(request.method, route, str(status)).inc()
-        LATENCY.labels(request.method, route).observe(time.monotonic() - started)
 
 
 async def add_replica_header(request, response):
